@@ -1,0 +1,7 @@
+"""Shared test fixtures. Each area keeps its fixtures in its own module under tests/plugins/."""
+
+pytest_plugins = [
+    "plugins.emulator_fixtures",
+    "plugins.prefect_fixtures",
+    "plugins.s3_fixtures",
+]
