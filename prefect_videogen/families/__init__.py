@@ -1,7 +1,16 @@
 """Model families: what each video model accepts and how its requests and answers look.
 
-Use `family_for_model(model)` to get the family serving a model; unknown models get the
-generic family, which validates only what every model needs.
+Use `family_for_model(model)` to get the family serving a model. The rule, in order:
+
+1. an exact known name (or dated alias, e.g. "sora-2-2025-10-06") gets its family and that
+   model's strict spec;
+2. a name starting with a family's prefix ("sora", "wan" (also "wanx"), "kling", "jimeng",
+   "vidu") gets that family: its typed params and its encoding (which is what the gateway's
+   adaptor for that provider expects), with a lenient spec, since the model's own limits
+   are not known here (any mode the encoding can carry, any duration from 1 to 3600 s, any
+   size the family's notation can express);
+3. anything else gets the generic family, which validates only what every model needs and
+   never rejects a model name.
 
 Example:
     ```python
@@ -13,11 +22,72 @@ Example:
     ```
 """
 
+from __future__ import annotations
+
 from prefect_videogen.families.base import (
     EncodedRequest,
     ModelFamily,
     ModelSpec,
     VideoRequest,
 )
+from prefect_videogen.families.generic import GenericFamily
+from prefect_videogen.families.jimeng import JimengFamily
+from prefect_videogen.families.kling import KlingFamily
+from prefect_videogen.families.sora import SoraFamily
+from prefect_videogen.families.vidu import ViduFamily
+from prefect_videogen.families.wan import WanFamily
 
-__all__ = ["EncodedRequest", "ModelFamily", "ModelSpec", "VideoRequest", "family_for_model"]
+__all__ = [
+    "FAMILIES",
+    "EncodedRequest",
+    "GenericFamily",
+    "JimengFamily",
+    "KlingFamily",
+    "ModelFamily",
+    "ModelSpec",
+    "SoraFamily",
+    "VideoRequest",
+    "ViduFamily",
+    "WanFamily",
+    "all_models",
+    "family_for_model",
+]
+
+#: Every family by name; "generic" is the fallback and comes last.
+FAMILIES: dict[str, ModelFamily] = {
+    family.name: family
+    for family in (
+        SoraFamily(),
+        WanFamily(),
+        KlingFamily(),
+        JimengFamily(),
+        ViduFamily(),
+        GenericFamily(),
+    )
+}
+
+
+def family_for_model(model: str) -> ModelFamily:
+    """The family serving `model`: exact names first, then name prefixes, else generic.
+
+    Example:
+        ```python
+        from prefect_videogen.families import family_for_model
+
+        assert family_for_model("wan2.2-i2v-flash").name == "wan"
+        assert family_for_model("kling-v2-1-master").name == "kling"  # prefix: lenient spec
+        assert family_for_model("veo-3.0-generate-001").name == "generic"
+        ```
+    """
+    for family in FAMILIES.values():
+        if model in family.specs:
+            return family
+    for family in FAMILIES.values():
+        if family.name != "generic" and family.matches(model):
+            return family
+    return FAMILIES["generic"]
+
+
+def all_models() -> list[str]:
+    """Every model name with its own spec, family by family (dated aliases included)."""
+    return [model for family in FAMILIES.values() for model in family.specs]

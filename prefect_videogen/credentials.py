@@ -1,0 +1,117 @@
+"""The credentials block for video APIs in the OpenAI video format."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+from prefect.blocks.abstract import CredentialsBlock
+from prefect.types import SecretDict
+from pydantic import Field, SecretStr
+
+from prefect_videogen.client import DEFAULT_BASE_URL, AsyncVideoGenClient, VideoGenClient
+
+__all__ = ["VideoGenCredentials"]
+
+
+class VideoGenCredentials(CredentialsBlock):
+    """Where a video API lives and how to authenticate to it: OpenAI or a new-api gateway.
+
+    The API key and extra headers are stored as secrets and sent only to `base_url`'s
+    origin, never to a provider's CDN.
+
+    Example:
+        Load stored credentials and submit a job:
+        ```python
+        from prefect_videogen.credentials import VideoGenCredentials
+        from prefect_videogen.families import VideoRequest
+
+        credentials = VideoGenCredentials.load("BLOCK_NAME")
+        with credentials.get_client() as client:
+            job = client.create(VideoRequest(model="sora-2", prompt="a red fox in snow"))
+        ```
+    """
+
+    _block_type_name = "VideoGen Credentials"
+    _logo_url = "https://avatars.githubusercontent.com/u/14957082?s=200&v=4"
+    _documentation_url = "https://platform.openai.com/docs/api-reference/videos"
+
+    base_url: str = Field(
+        default=DEFAULT_BASE_URL,
+        title="Base URL",
+        description=(
+            "The API root including its version prefix, e.g. https://api.openai.com/v1 "
+            "or https://my-gateway.example.com/v1."
+        ),
+    )
+    api_key: SecretStr | None = Field(
+        default=None,
+        title="API Key",
+        description="The API key, sent as a Bearer token to the base URL's host only.",
+    )
+    extra_headers: SecretDict | None = Field(
+        default=None,
+        title="Extra Headers",
+        description=(
+            "Extra HTTP headers for every API request (e.g. OpenAI-Organization); "
+            "stored as secrets and sent to the base URL's host only."
+        ),
+    )
+    timeout: float = Field(
+        default=60.0,
+        gt=0,
+        description="Seconds to wait for each read or write on the network.",
+    )
+    connect_timeout: float = Field(
+        default=10.0,
+        gt=0,
+        description="Seconds to wait for a connection to open.",
+    )
+    max_retries: int = Field(
+        default=3,
+        ge=0,
+        description=(
+            "Retries after the first attempt for rate limits, server errors and "
+            "connection failures; a submission is retried only if surely not received."
+        ),
+    )
+
+    def _client_options(self) -> dict[str, Any]:
+        headers = self.extra_headers.get_secret_value() if self.extra_headers else None
+        return {
+            "base_url": self.base_url,
+            "api_key": self.api_key,
+            "headers": {str(k): str(v) for k, v in headers.items()} if headers else None,
+            "timeout": httpx.Timeout(self.timeout, connect=self.connect_timeout),
+            "max_retries": self.max_retries,
+        }
+
+    def get_client(self) -> VideoGenClient:
+        """A synchronous client for the API; close it (or use `with`) when done.
+
+        Example:
+            ```python
+            from prefect_videogen.credentials import VideoGenCredentials
+
+            credentials = VideoGenCredentials(
+                base_url="http://127.0.0.1:8000/v1", api_key="sk-emulator"
+            )
+            with credentials.get_client() as client:
+                print(client.retrieve("video_123").status)
+            ```
+        """
+        return VideoGenClient(**self._client_options())
+
+    def get_async_client(self) -> AsyncVideoGenClient:
+        """An async client for the API; close it (or use `async with`) when done.
+
+        Example:
+            ```python
+            from prefect_videogen.credentials import VideoGenCredentials
+
+            async def status(credentials: VideoGenCredentials) -> str:
+                async with credentials.get_async_client() as client:
+                    return (await client.retrieve("video_123")).status.value
+            ```
+        """
+        return AsyncVideoGenClient(**self._client_options())
