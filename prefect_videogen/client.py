@@ -268,6 +268,12 @@ def _error_from_response(
             f"{message}; the provider's copy of the video has expired, submit the job again",
             **details,
         )
+    if kind == "submit" and status == 504:
+        # A gateway timed out waiting for its upstream, which may have accepted the job.
+        return SubmissionUncertainError(
+            f"{message}. The gateway timed out waiting for the provider, so a job may have "
+            "been created and billed; look for it before submitting again."
+        )
     if status >= 500 and status != 501:  # 501 Not Implemented will not change on retry
         return ServerError(message, **details)
     return APIError(message, **details)

@@ -367,6 +367,18 @@ def test_create_is_retried_when_surely_not_accepted(make_client, failure):
     assert len(server.requests) == 2
 
 
+def test_create_is_not_resent_after_a_gateway_timeout(make_client):
+    # 504: the gateway gave up waiting for the provider, which may have accepted the job.
+    server = Server(respond(504, {"error": {"message": "upstream timed out"}}), respond())
+    client = make_client(server, max_retries=3)
+
+    with pytest.raises(SubmissionUncertainError) as caught:
+        client.create(t2v())
+
+    assert len(server.requests) == 1
+    assert "upstream timed out" in str(caught.value)
+
+
 def test_create_sends_json_and_idempotency_key(make_client):
     server = Server(respond(201, JOB))
     client = make_client(server)
