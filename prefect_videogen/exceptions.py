@@ -4,7 +4,7 @@ Every error is a `VideoGenError`, so callers can catch at the level they need:
 
 ```
 VideoGenError
-├── InvalidRequestError        bad input; names the field and what is allowed (local or HTTP 400/422)
+├── InvalidRequestError        bad input: names the field and what is allowed (local or 400/422)
 ├── APIError                   the server answered with an error status
 │   ├── AuthenticationError    401 / 403: the API key is wrong or lacks permission
 │   ├── NotFoundError          404, or a gateway's 400 `task_not_exist`
@@ -87,9 +87,7 @@ class InvalidRequestError(VideoGenError, ValueError):
     ) -> None:
         self.field = field
         self.value = value
-        self.allowed = (
-            allowed if isinstance(allowed, str) or allowed is None else list(allowed)
-        )
+        self.allowed = allowed if isinstance(allowed, str) or allowed is None else list(allowed)
         self.model = model
         self.status_code = status_code
         self.code = code

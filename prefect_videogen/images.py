@@ -69,7 +69,9 @@ class ImageInput(BaseModel):
         try:
             data = path.read_bytes()
         except OSError as exc:
-            raise InvalidRequestError("image", f"cannot read {str(path)!r}: {exc.strerror}") from exc
+            raise InvalidRequestError(
+                "image", f"cannot read {str(path)!r}: {exc.strerror}"
+            ) from exc
         media_type = _sniff(data) or mimetypes.guess_type(path.name)[0]
         return cls(data=data, filename=path.name, media_type=media_type)
 

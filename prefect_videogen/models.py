@@ -11,7 +11,7 @@ Three dialects exist in the wild and all read into the same `VideoJob`:
 from __future__ import annotations
 
 from collections.abc import Mapping
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -27,7 +27,7 @@ __all__ = [
 ]
 
 
-class VideoStatus(str, Enum):
+class VideoStatus(StrEnum):
     """The normalized lifecycle of a video job."""
 
     QUEUED = "queued"
@@ -41,7 +41,7 @@ class VideoStatus(str, Enum):
         return self in (VideoStatus.COMPLETED, VideoStatus.FAILED)
 
 
-class ContentVariant(str, Enum):
+class ContentVariant(StrEnum):
     """What `GET /v1/videos/{id}/content?variant=` returns."""
 
     VIDEO = "video"
@@ -130,14 +130,22 @@ class VideoJob(BaseModel):
 
     id: str = Field(description="The job id the server gave; treat it as opaque.")
     status: VideoStatus = Field(description="The normalized status.")
-    raw_status: str | None = Field(default=None, description="The status word as the server sent it.")
+    raw_status: str | None = Field(
+        default=None, description="The status word as the server sent it."
+    )
     model: str | None = Field(default=None, description="The model generating the video.")
     progress: int = Field(default=0, description="Approximate percent complete, 0 to 100.")
     created_at: int | None = Field(default=None, description="Unix seconds when created.")
     completed_at: int | None = Field(default=None, description="Unix seconds when finished.")
-    expires_at: int | None = Field(default=None, description="Unix seconds when the result expires.")
-    size: str | None = Field(default=None, description="Resolution of the video, as the server says.")
-    seconds: str | None = Field(default=None, description="Duration of the video, as the server says.")
+    expires_at: int | None = Field(
+        default=None, description="Unix seconds when the result expires."
+    )
+    size: str | None = Field(
+        default=None, description="Resolution of the video, as the server says."
+    )
+    seconds: str | None = Field(
+        default=None, description="Duration of the video, as the server says."
+    )
     prompt: str | None = Field(default=None, description="The prompt, when the server echoes it.")
     url: str | None = Field(
         default=None,
@@ -168,7 +176,11 @@ class VideoJob(BaseModel):
         Returns:
             The normalized job.
         """
-        if "id" not in payload and "task_id" not in payload and isinstance(payload.get("data"), Mapping):
+        if (
+            "id" not in payload
+            and "task_id" not in payload
+            and isinstance(payload.get("data"), Mapping)
+        ):
             payload = payload["data"]
         words = {**STATUS_WORDS, **(status_words or {})}
         raw_status = payload.get("status")

@@ -36,7 +36,9 @@ class VideoRequest(BaseModel):
         ```python
         from prefect_videogen.families import VideoRequest
 
-        request = VideoRequest(model="sora-2", prompt="a red fox in snow", seconds=4, size="1280x720")
+        request = VideoRequest(
+            model="sora-2", prompt="a red fox in snow", seconds=4, size="1280x720"
+        )
         print(request.mode, request.fingerprint()[:12])
         ```
     """
@@ -45,12 +47,18 @@ class VideoRequest(BaseModel):
 
     model: str = Field(default="sora-2", description="The video model to use.")
     prompt: str = Field(description="What the video should show.")
-    seconds: int | None = Field(default=None, description="Duration in seconds; the model's default if unset.")
+    seconds: int | None = Field(
+        default=None, description="Duration in seconds; the model's default if unset."
+    )
     size: str | None = Field(
         default=None,
-        description='Resolution, "WxH" ("1280x720"), "W*H" or a tier ("720P"); the model default if unset.',
+        description=(
+            'Resolution: "WxH" ("1280x720"), "W*H" or a tier ("720P"); the model default if unset.'
+        ),
     )
-    first_frame: ImageInput | None = Field(default=None, description="Image to start from (i2v, keyframe).")
+    first_frame: ImageInput | None = Field(
+        default=None, description="Image to start from (i2v, keyframe)."
+    )
     last_frame: ImageInput | None = Field(default=None, description="Image to end on (keyframe).")
     params: dict[str, Any] = Field(default_factory=dict, description="Family-specific parameters.")
     metadata: dict[str, Any] = Field(
