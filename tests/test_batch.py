@@ -1,0 +1,234 @@
+"""generate_batch: manifests, deduplication, bounded concurrency, failures, cancellation."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import json
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from plugins.emulator_fixtures import png_bytes
+from prefect.client.orchestration import get_client
+from prefect.settings import PREFECT_RESULTS_LOCAL_STORAGE_PATH, temporary_settings
+
+from prefect_videogen.credentials import VideoGenCredentials
+from prefect_videogen.emulator import get_stats
+from prefect_videogen.exceptions import InvalidRequestError, VideoGenerationFailed
+from prefect_videogen.flows import generate_batch, load_manifest
+from prefect_videogen.probe import probe_video
+from prefect_videogen.records import StoredVideo
+
+pytestmark = pytest.mark.usefixtures("prefect_server")
+
+MODEL = "emu-video"
+
+
+@pytest.fixture(autouse=True)
+def fast_polling(monkeypatch):
+    monkeypatch.setenv("PREFECT_INTEGRATIONS_VIDEOGEN_POLL_INTERVAL", "0.05")
+    monkeypatch.setenv("PREFECT_INTEGRATIONS_VIDEOGEN_MAX_POLL_INTERVAL", "0.5")
+
+
+@pytest.fixture(autouse=True)
+def isolated_results(tmp_path_factory):
+    path = tmp_path_factory.mktemp("results")
+    with temporary_settings({PREFECT_RESULTS_LOCAL_STORAGE_PATH: path}):
+        yield path
+
+
+def creds(base_url: str) -> VideoGenCredentials:
+    return VideoGenCredentials(base_url=base_url, api_key="sk-emulator")
+
+
+def creates(base_url: str) -> int:
+    return get_stats(base_url)["requests"].get("create", 0)
+
+
+class InFlight:
+    """Samples the emulator's jobs and records the most that were generating at once."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            jobs = get_stats(self.base_url)["jobs"].values()
+            running = sum(job["status"] in ("queued", "in_progress") for job in jobs)
+            self.peak = max(self.peak, running)
+            time.sleep(0.02)
+
+    def __enter__(self) -> InFlight:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+
+def write_jsonl(path: Path, entries: list[dict]) -> Path:
+    path.write_text("\n".join(json.dumps(entry) for entry in entries) + "\n\n")
+    return path
+
+
+async def test_jsonl_manifest_dedupes_and_bounds_concurrency(make_emulator, tmp_path):
+    base_url = make_emulator(latency=0.4)
+    (tmp_path / "frames").mkdir()
+    (tmp_path / "frames" / "start.png").write_bytes(png_bytes(96, 64))
+    manifest = write_jsonl(
+        tmp_path / "batch.jsonl",
+        [
+            {"prompt": "one", "seconds": 2, "size": "96x64"},
+            {"prompt": "two", "seconds": 2, "size": "96x64"},
+            {"prompt": "one", "seconds": 2, "size": "96x64"},  # duplicate of the first
+            {"prompt": "three", "seconds": 2, "size": "96x64", "image": "frames/start.png"},
+            {"prompt": "four", "seconds": 2, "size": "96x64"},
+            {"prompt": "five", "seconds": 2, "size": "96x64"},
+        ],
+    )
+    with InFlight(base_url) as monitor:
+        videos = await generate_batch(
+            manifest=str(manifest),
+            model=MODEL,
+            credentials=creds(base_url),
+            storage=str(tmp_path / "out"),
+            max_concurrency=2,
+        )
+    assert len(videos) == 6
+    assert videos[0].job_id == videos[2].job_id  # the duplicate was submitted once
+    assert creates(base_url) == 5
+    assert 1 <= monitor.peak <= 2
+    assert videos[3].mode == "i2v"
+    for video in videos:
+        assert isinstance(video, StoredVideo)
+        assert probe_video(video.location).size == "96x64"
+
+    async with get_client() as client:
+        artifacts = await client.read_artifacts()
+    tables = [a for a in artifacts if a.type == "table" and "one" in str(a.data)]
+    rows = json.loads(tables[-1].data)
+    assert [row["prompt"] for row in rows] == ["one", "two", "one", "three", "four", "five"]
+    assert rows[0]["job_id"] == rows[2]["job_id"] and {r["status"] for r in rows} == {"stored"}
+
+
+async def test_csv_manifest_with_params_and_attempts(make_emulator, tmp_path):
+    base_url = make_emulator()
+    manifest = tmp_path / "batch.csv"
+    with manifest.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["prompt", "model", "seconds", "size", "params", "metadata", "attempt"])
+        writer.writerow(["a dune", MODEL, "2", "96x64", '{"seed": 7}', "", ""])
+        writer.writerow(["a dune", MODEL, "2", "96x64", '{"seed": 7}', "", "1"])
+        writer.writerow(["an oasis", MODEL, "", "128x96", "", '{"tag": "csv"}', ""])
+    entries = load_manifest(manifest)
+    assert entries[0]["params"] == {"seed": 7} and "metadata" not in entries[0]
+    videos = await generate_batch(
+        manifest=str(manifest), credentials=creds(base_url), storage=str(tmp_path / "out")
+    )
+    assert videos[0].job_id != videos[1].job_id  # attempt 1 is a new submission
+    assert [v.attempt for v in videos] == [0, 1, 0]
+    assert probe_video(videos[2].location).size == "128x96"
+    jobs = get_stats(base_url)["jobs"]
+    assert jobs[videos[2].job_id]["request"]["metadata"]["tag"] == "csv"
+    assert creates(base_url) == 3
+
+    again = await generate_batch(
+        manifest=str(manifest), credentials=creds(base_url), storage=str(tmp_path / "out")
+    )
+    assert [v.job_id for v in again] == [v.job_id for v in videos]
+    assert creates(base_url) == 3  # the rerun submitted nothing
+
+
+async def test_global_concurrency_limit_holds_every_job(make_emulator, tmp_path):
+    base_url = make_emulator(latency=0.4)
+    async with get_client() as client:
+        await client.upsert_global_concurrency_limit_by_name("videogen-test-limit", 1)
+    requests = [{"prompt": f"shot {n}", "seconds": 2, "size": "96x64"} for n in range(3)]
+    with InFlight(base_url) as monitor:
+        videos = await generate_batch(
+            requests=requests,
+            model=MODEL,
+            credentials=creds(base_url),
+            storage=str(tmp_path),
+            max_concurrency=3,
+            concurrency_limit="videogen-test-limit",
+        )
+    assert len({v.job_id for v in videos}) == 3
+    assert monitor.peak == 1
+
+
+async def test_missing_concurrency_limit_submits_nothing(make_emulator, tmp_path):
+    base_url = make_emulator()
+    with pytest.raises(Exception, match="videogen-no-such-limit"):
+        await generate_batch(
+            requests=[{"prompt": "x", "seconds": 2, "size": "96x64"}],
+            model=MODEL,
+            credentials=creds(base_url),
+            storage=str(tmp_path),
+            concurrency_limit="videogen-no-such-limit",
+        )
+    assert creates(base_url) == 0
+
+
+async def test_an_invalid_entry_fails_the_batch_before_any_submission(make_emulator, tmp_path):
+    base_url = make_emulator()
+    requests = [
+        {"prompt": "fine", "model": "sora-2"},
+        {"prompt": "not fine", "model": "sora-2", "size": "640x480"},
+    ]
+    with pytest.raises(InvalidRequestError) as info:
+        await generate_batch(requests=requests, credentials=creds(base_url), storage=str(tmp_path))
+    assert info.value.field == "requests[1].size"
+    with pytest.raises(InvalidRequestError, match="unknown key"):
+        await generate_batch(
+            requests=[{"prompt": "x", "colour": "red"}], credentials=creds(base_url)
+        )
+    assert creates(base_url) == 0
+
+
+async def test_failures_fail_the_batch_or_become_none(make_emulator, tmp_path):
+    base_url = make_emulator(faults={"fail_prompts": {"cursed": "generation_failed"}})
+    requests = [
+        {"prompt": "a blessed tree", "seconds": 2, "size": "96x64"},
+        {"prompt": "a cursed tree", "seconds": 2, "size": "96x64"},
+    ]
+    common = {"model": MODEL, "credentials": creds(base_url), "storage": str(tmp_path)}
+    with pytest.raises(VideoGenerationFailed):
+        await generate_batch(requests=requests, **common)
+    videos = await generate_batch(requests=requests, allow_failures=True, **common)
+    assert isinstance(videos[0], StoredVideo) and videos[1] is None
+    assert creates(base_url) == 2  # the second batch reused both jobs
+
+
+async def test_a_crashed_batch_deletes_its_jobs_in_flight(make_emulator, tmp_path, caplog):
+    base_url = make_emulator(latency=30)
+    batch = asyncio.create_task(
+        generate_batch(
+            requests=[{"prompt": "a very slow glacier", "seconds": 2, "size": "96x64"}],
+            model=MODEL,
+            credentials=creds(base_url),
+            storage=str(tmp_path),
+        )
+    )
+    for _ in range(600):
+        if get_stats(base_url)["jobs"]:
+            break
+        await asyncio.sleep(0.05)
+    (job_id,) = get_stats(base_url)["jobs"]
+    await asyncio.sleep(0.3)  # the job is now being waited for
+    batch.cancel()
+    with pytest.raises(BaseException):  # noqa: B017 - cancelled or crashed, either is fine
+        await batch
+    for _ in range(200):
+        if job_id not in get_stats(base_url)["jobs"]:
+            break
+        await asyncio.sleep(0.05)
+    assert job_id not in get_stats(base_url)["jobs"]
+    assert get_stats(base_url)["requests"].get("delete") == 1
+    assert f"Deleted video job {job_id}" in caplog.text
