@@ -1,0 +1,37 @@
+"""Child process of the crash tests: run `text_to_video` once and print the stored record.
+
+Usage: `python crash_child.py <base_url> <storage_dir> <prompt>`. Prefect settings come from
+the environment the test gives (API URL of the test server, result storage and home
+directories shared between the crashed run and its rerun). The last line printed is the
+`StoredVideo` as JSON.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from prefect_videogen.credentials import VideoGenCredentials
+from prefect_videogen.flows import text_to_video
+
+MODEL = "emu-video"
+SIZE = "64x64"
+SECONDS = 2
+
+
+def main(base_url: str, storage: str, prompt: str) -> None:
+    credentials = VideoGenCredentials(base_url=base_url, api_key="sk-emulator")
+    print("child: running text_to_video", flush=True)
+    stored = text_to_video(
+        prompt,
+        model=MODEL,
+        seconds=SECONDS,
+        size=SIZE,
+        credentials=credentials,
+        storage=storage,
+        timeout=120,
+    )
+    print(stored.model_dump_json(), flush=True)
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:4])
