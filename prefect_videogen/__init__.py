@@ -1,1 +1,71 @@
-"""prefect-videogen."""
+"""prefect-videogen: video generation APIs in the OpenAI video format, as Prefect building blocks.
+
+The package root holds the block, the clients, the request and job models and the errors.
+Tasks live in `prefect_videogen.tasks`, flows in `prefect_videogen.flows`, the local emulator
+in `prefect_videogen.emulator`.
+
+Example:
+    ```python
+    from prefect_videogen import VideoGenCredentials, VideoRequest
+
+    credentials = VideoGenCredentials(base_url="http://127.0.0.1:8000/v1", api_key="sk-emulator")
+    with credentials.get_client() as client:
+        job = client.create(VideoRequest(model="sora-2", prompt="a red fox in snow"))
+        client.wait(job.id, model=job.model)
+        client.download_content(job.id, "fox.mp4")
+    ```
+"""
+
+from importlib.metadata import PackageNotFoundError, version
+
+from prefect_videogen.client import AsyncVideoGenClient, DownloadedContent, VideoGenClient
+from prefect_videogen.credentials import VideoGenCredentials
+from prefect_videogen.exceptions import (
+    APIConnectionError,
+    APIError,
+    AuthenticationError,
+    ContentExpiredError,
+    InvalidRequestError,
+    NotFoundError,
+    RateLimitError,
+    ServerError,
+    SubmissionUncertainError,
+    VideoGenerationFailed,
+    VideoGenError,
+    VideoMismatchError,
+    VideoTimeoutError,
+)
+from prefect_videogen.families import VideoRequest, family_for_model
+from prefect_videogen.images import ImageInput
+from prefect_videogen.models import ContentVariant, VideoJob, VideoStatus
+
+try:
+    __version__ = version("prefect-videogen")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree
+    __version__ = "0.0.0"
+
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "AsyncVideoGenClient",
+    "AuthenticationError",
+    "ContentExpiredError",
+    "ContentVariant",
+    "DownloadedContent",
+    "ImageInput",
+    "InvalidRequestError",
+    "NotFoundError",
+    "RateLimitError",
+    "ServerError",
+    "SubmissionUncertainError",
+    "VideoGenClient",
+    "VideoGenCredentials",
+    "VideoGenError",
+    "VideoGenerationFailed",
+    "VideoJob",
+    "VideoMismatchError",
+    "VideoRequest",
+    "VideoStatus",
+    "VideoTimeoutError",
+    "family_for_model",
+]
