@@ -253,6 +253,15 @@ def _error_from_response(
             status_code=status,
             code=code,
         )
+    if status == 413:
+        return InvalidRequestError(
+            _infer_field(param, code, raw_message) or "input_reference",
+            f"the request is too large for the server ({raw_message}); send a smaller image"
+            + suffix,
+            model=model,
+            status_code=status,
+            code=code,
+        )
     if status in (401, 403):
         return AuthenticationError(
             f"{message}; check api_key and base_url on the VideoGenCredentials block", **details
@@ -566,7 +575,10 @@ class _BaseVideoGenClient:
     def _video_path(video_id: str, suffix: str = "") -> str:
         if not isinstance(video_id, str) or not video_id.strip():
             raise InvalidRequestError("video_id", value=video_id, allowed="a non-empty job id")
-        return f"/videos/{quote(video_id, safe='')}{suffix}"
+        segment = quote(video_id, safe="")
+        if segment in (".", ".."):  # a bare dot segment would be collapsed into another path
+            segment = segment.replace(".", "%2E")
+        return f"/videos/{segment}{suffix}"
 
     def _create_call(
         self, request: VideoRequest, idempotency_key: str | None

@@ -72,12 +72,16 @@ class ImageInput(BaseModel):
             raise InvalidRequestError(
                 "image", f"cannot read {str(path)!r}: {exc.strerror}"
             ) from exc
+        if not data:
+            raise InvalidRequestError("image", f"{str(path)!r} is empty (0 bytes)")
         media_type = _sniff(data) or mimetypes.guess_type(path.name)[0]
         return cls(data=data, filename=path.name, media_type=media_type)
 
     @classmethod
     def from_bytes(cls, data: bytes, filename: str = "image.png") -> ImageInput:
         """Wrap image bytes held in memory."""
+        if not data:
+            raise InvalidRequestError("image", f"{filename!r} is empty (0 bytes)")
         return cls(data=data, filename=filename, media_type=_sniff(data))
 
     @classmethod

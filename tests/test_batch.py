@@ -176,6 +176,36 @@ async def test_missing_concurrency_limit_submits_nothing(make_emulator, tmp_path
     assert creates(base_url) == 0
 
 
+async def test_rate_limit_is_taken_before_each_submission(make_emulator, tmp_path):
+    base_url = make_emulator()
+    with pytest.raises(Exception, match="videogen-no-such-rate-limit"):
+        await generate_batch(
+            requests=[{"prompt": "x", "seconds": 2, "size": "96x64"}],
+            model=MODEL,
+            credentials=creds(base_url),
+            storage=str(tmp_path),
+            rate_limit="videogen-no-such-rate-limit",
+        )
+    assert creates(base_url) == 0
+
+    from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
+
+    async with get_client() as client:
+        await client.create_global_concurrency_limit(
+            GlobalConcurrencyLimitCreate(
+                name="videogen-test-rpm", limit=5, slot_decay_per_second=10
+            )
+        )
+    videos = await generate_batch(
+        requests=[{"prompt": f"paced {n}", "seconds": 2, "size": "96x64"} for n in range(2)],
+        model=MODEL,
+        credentials=creds(base_url),
+        storage=str(tmp_path),
+        rate_limit="videogen-test-rpm",
+    )
+    assert len({v.job_id for v in videos}) == 2
+
+
 async def test_an_invalid_entry_fails_the_batch_before_any_submission(make_emulator, tmp_path):
     base_url = make_emulator()
     requests = [

@@ -413,6 +413,28 @@ def test_create_image_to_video_is_multipart(make_client):
     assert b'name="prompt"\r\n\r\nfox' in sent.content
 
 
+def test_oversized_upload_names_the_image_field(make_client):
+    server = Server(respond(413, text="Request Entity Too Large"))
+    client = make_client(server)
+
+    with pytest.raises(InvalidRequestError) as caught:
+        client.create(t2v())
+
+    assert caught.value.field == "input_reference"
+    assert caught.value.status_code == 413
+    assert len(server.requests) == 1
+
+
+@pytest.mark.parametrize("video_id", [".", ".."])
+def test_dot_ids_travel_as_one_escaped_segment(make_client, video_id):
+    server = Server(respond(body=job("completed", 100)))
+    client = make_client(server)
+
+    client.retrieve(video_id)
+
+    assert server.requests[0].url.raw_path == f"/v1/videos/{'%2E' * len(video_id)}".encode()
+
+
 def test_invalid_request_is_rejected_before_any_call(make_client):
     server = Server(respond())
     client = make_client(server)

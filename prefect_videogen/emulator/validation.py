@@ -1050,10 +1050,16 @@ def _generic(raw, *, model, prompt, seconds, metadata, dialect) -> JobRequest:
             ("metadata.input.img_url", inputs.get("img_url")),
             ("metadata.input.first_frame_url", inputs.get("first_frame_url")),
         ]
+        seen: set[str] = set()
         for name, value in candidates_values:
-            ref = image_from_value(name, value) if not isinstance(value, list) else None
+            # The same URL sent in several carriers (input_reference and images[0]) is one image.
+            if isinstance(value, list) or (isinstance(value, str) and value in seen):
+                continue
+            ref = image_from_value(name, value)
             if ref is not None:
                 refs.append(ref)
+                if isinstance(value, str):
+                    seen.add(value)
         tail = (
             metadata.get("last_frame_url")
             or metadata.get("image_tail")

@@ -51,7 +51,7 @@ from prefect_videogen.records import StoredVideo
 from prefect_videogen.storage import open_target, render_path
 from prefect_videogen.tasks import download_video
 
-pytestmark = pytest.mark.timeout(120)
+pytestmark = pytest.mark.timeout(180)  # the first Prefect case also starts the test server
 
 KEY = "sk-emulator"
 #: The emulators take uploads up to this size; the families allow far more.

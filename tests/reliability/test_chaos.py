@@ -19,8 +19,9 @@ Tuning for speed (what the library lets a user tune): tiny frames (64x64, 2 fps,
 1 s of emulator latency, a 250 ms poll hint, `Retry-After: 1`, and 50 jobs in flight. The
 clients' retry backoff (0.5 s doubling) and the tasks' retry delays (2, 10, 30 s) cannot be
 set from the flows: `VideoGenCredentials` has no backoff option and the flows call the
-module-level tasks. The measured wall time is printed (`-s`) and appended to the test's
-report section.
+module-level tasks. The measured wall time is printed (`-s`) and recorded as the junit
+property `chaos_wall_seconds`. Measured on 2 cores: about 0.35 s of CPU in the flow process
+and 0.37 s in the Prefect server per job, so 200 jobs need well over a minute.
 """
 
 from __future__ import annotations
