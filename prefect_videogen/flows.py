@@ -768,6 +768,12 @@ async def _slot(limit_name: str | None) -> AsyncIterator[None]:
         yield
 
 
+async def _take_rate_slot(limit_name: str) -> None:
+    from prefect.concurrency.asyncio import rate_limit
+
+    await rate_limit(limit_name, occupy=1, strict=True)
+
+
 @flow(
     name="generate-video-batch",
     description="Generate many videos concurrently from a list or a JSONL/CSV manifest.",
@@ -787,6 +793,7 @@ async def generate_batch(
     attempt: int = 0,
     max_concurrency: int = 4,
     concurrency_limit: str | None = None,
+    rate_limit: str | None = None,
     timeout: float | None = None,
     allow_failures: bool = False,
 ) -> list[StoredVideo | None]:
@@ -797,7 +804,9 @@ async def generate_batch(
     `concurrency_limit`, each job also holds a slot of that Prefect global concurrency
     limit from submission until it finishes generating, so several batches (or flows)
     together stay under a provider's limit. The limit must exist
-    (`prefect gcl create videogen --limit 4`).
+    (`prefect gcl create videogen --limit 4`). With `rate_limit`, the name of a global
+    limit that has `--slot-decay-per-second` set, submissions are also spaced out to the
+    provider's requests-per-minute budget.
 
     Args:
         requests: Entries as dicts (keys as in `load_manifest`).
@@ -810,6 +819,8 @@ async def generate_batch(
         attempt: Attempt number for entries that give none.
         max_concurrency: Jobs of this batch in flight at once.
         concurrency_limit: Name of a Prefect global concurrency limit every job occupies.
+        rate_limit: Name of a Prefect global limit with slot decay; each submission takes
+            one slot of it first (`prefect.concurrency.asyncio.rate_limit`).
         timeout: Seconds to wait for each job.
         allow_failures: Return None for failed entries instead of failing the flow.
 
@@ -868,6 +879,8 @@ async def generate_batch(
     async def one(request: VideoRequest, entry_attempt: int) -> StoredVideo:
         async with gate:
             async with _slot(concurrency_limit):
+                if rate_limit is not None:
+                    await _take_rate_slot(rate_limit)
                 job = await asubmit_video(request, creds, attempt=entry_attempt)
                 with _tracking(job, creds):
                     done = await await_for_video(job, creds, timeout=timeout)
