@@ -298,8 +298,11 @@ def _flow_run_id() -> str | None:
 def _tracking(record: JobRecord, credentials: VideoGenCredentials) -> Iterator[None]:
     """Remember `record` as in flight for the current flow run while the body runs.
 
-    When the body ends by cancellation or interruption (a `BaseException` that is not an
-    `Exception`), the job stays registered, so the flow's cancellation / crash hook finds it.
+    When the body ends by cancellation or interruption (Prefect's `TerminationSignal` when a
+    runner or worker cancels the run, `KeyboardInterrupt`, `asyncio.CancelledError`: a
+    `BaseException` that is not an `Exception`), the remote job is deleted right here, in the
+    process that knows it: a served or deployed run's cancellation hooks run in another
+    process. Jobs of runs killed outright stay registered for the crash hook.
     """
     run_id = _flow_run_id()
     if run_id is None:
@@ -312,8 +315,29 @@ def _tracking(record: JobRecord, credentials: VideoGenCredentials) -> Iterator[N
     except Exception:
         _forget(run_id, record.job_id)
         raise
+    except BaseException as interruption:
+        _forget(run_id, record.job_id)
+        _delete_remote_job(record, credentials, get_logger(), type(interruption).__name__)
+        raise
     else:
         _forget(run_id, record.job_id)
+
+
+def _delete_remote_job(
+    record: JobRecord, credentials: VideoGenCredentials, logger: Any, why: str
+) -> None:
+    """Best-effort DELETE of a job still generating; says in the log what happened."""
+    try:
+        with credentials.get_client() as client:
+            client.delete(record.job_id)
+    except Exception as exc:
+        logger.warning(
+            "Could not delete video job %s (%s) after %s: %s", record.job_id, record.model, why, exc
+        )
+    else:
+        logger.warning(
+            "Deleted video job %s (%s), still generating at %s", record.job_id, record.model, why
+        )
 
 
 def _forget(run_id: str, job_id: str) -> None:
@@ -329,8 +353,9 @@ def cancel_in_flight_jobs(flow: Any, flow_run: Any, state: Any) -> None:
 
     Used as `on_cancellation` and `on_crashed` hook of the flows here; add it to your own
     flows that call the tasks the same way. Each deletion (or failure to delete) is logged.
-    It knows the jobs of runs in this process; when a runner cancels a run by killing its
-    process, the jobs it had in flight are not known here and keep running on the server.
+    It knows the jobs of runs in this process. When a runner or worker cancels a run, the
+    run's own process deletes its jobs as the termination signal reaches it (see
+    `_tracking`); only a run killed without warning (SIGKILL) leaves its jobs generating.
 
     Example:
         ```python
@@ -346,25 +371,8 @@ def cancel_in_flight_jobs(flow: Any, flow_run: Any, state: Any) -> None:
     logger = flow_run_logger(flow_run=flow_run, flow=flow)
     with _in_flight_lock:
         jobs = _in_flight.pop(str(flow_run.id), {})
-    for job_id, (record, credentials) in jobs.items():
-        try:
-            with credentials.get_client() as client:
-                client.delete(job_id)
-        except Exception as exc:
-            logger.warning(
-                "Could not delete video job %s (%s) after the flow run became %s: %s",
-                job_id,
-                record.model,
-                state.name,
-                exc,
-            )
-        else:
-            logger.warning(
-                "Deleted video job %s (%s), still generating when the flow run became %s",
-                job_id,
-                record.model,
-                state.name,
-            )
+    for record, credentials in jobs.values():
+        _delete_remote_job(record, credentials, logger, f"the flow run became {state.name}")
 
 
 # --------------------------------------------------------------------------------------
