@@ -109,10 +109,17 @@ async def test_jsonl_manifest_dedupes_and_bounds_concurrency(make_emulator, tmp_
         assert isinstance(video, StoredVideo)
         assert probe_video(video.location).size == "96x64"
 
-    async with get_client() as client:
-        artifacts = await client.read_artifacts()
-    tables = [a for a in artifacts if a.type == "table" and "one" in str(a.data)]
-    rows = json.loads(tables[-1].data)
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterType
+    from prefect.client.schemas.sorting import ArtifactSort
+
+    async with get_client() as client:  # newest first: the session's server holds many
+        artifacts = await client.read_artifacts(
+            artifact_filter=ArtifactFilter(type=ArtifactFilterType(any_=["table"])),
+            sort=ArtifactSort.CREATED_DESC,
+            limit=20,
+        )
+    tables = [a for a in artifacts if '"one"' in str(a.data)]
+    rows = json.loads(tables[0].data)
     assert [row["prompt"] for row in rows] == ["one", "two", "one", "three", "four", "five"]
     assert rows[0]["job_id"] == rows[2]["job_id"] and {r["status"] for r in rows} == {"stored"}
 

@@ -302,10 +302,13 @@ def test_wait_creates_and_updates_a_progress_artifact(make_emulator):
 
     async def progress_artifacts():
         from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterType
+        from prefect.client.schemas.sorting import ArtifactSort
 
-        async with get_client() as client:
+        async with get_client() as client:  # newest first: the session's server holds many
             return await client.read_artifacts(
-                artifact_filter=ArtifactFilter(type=ArtifactFilterType(any_=["progress"]))
+                artifact_filter=ArtifactFilter(type=ArtifactFilterType(any_=["progress"])),
+                sort=ArtifactSort.CREATED_DESC,
+                limit=50,
             )
 
     artifacts = asyncio.run(progress_artifacts())
