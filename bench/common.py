@@ -44,6 +44,9 @@ OUR_SECTIONS = (
     "Polling",
 )
 
+#: A subsection of ours kept across reruns of the script (written by hand).
+ANALYSIS_HEADING = "### Analysis"
+
 RESULTS_HEADER = """# Benchmark results
 
 Conventions for every section below:
@@ -289,19 +292,64 @@ def submit_raw(
 # --------------------------------------------------------------------------- Prefect
 
 
+@dataclass
+class PrefectServer:
+    """A running temporary Prefect server: how long it took to start, and its API URL."""
+
+    start_seconds: float
+    api_url: str
+
+    def env(self) -> dict[str, str]:
+        """Environment for a child process that should use this server."""
+        return {"PREFECT_API_URL": self.api_url}
+
+
 @contextlib.contextmanager
-def prefect_server(timeout: int = 120) -> Iterator[float]:
-    """A temporary Prefect server (SQLite, its own process) for the block; yields its start time.
+def prefect_server(timeout: int = 180) -> Iterator[PrefectServer]:
+    """A temporary Prefect server (SQLite, its own process) while the block runs.
 
     Uses `prefect_test_harness`: a temporary database and an API served by a subprocess
     (`SubprocessASGIServer`), the same "ephemeral/local server" a test or a laptop run uses.
+    The harness returns once the API answers its health check; that time is `start_seconds`.
     """
+    from prefect.settings import PREFECT_API_URL
     from prefect.testing.utilities import prefect_test_harness
 
     started = time.perf_counter()
     with prefect_test_harness(server_startup_timeout=timeout):
-        # The harness returns once the API answers its health check.
-        yield time.perf_counter() - started
+        yield PrefectServer(time.perf_counter() - started, str(PREFECT_API_URL.value()))
+
+
+def run_child(
+    script: Path, args: Sequence[str], *, env: dict[str, str] | None = None, timeout: float = 900
+) -> dict[str, Any]:
+    """Run `python <script> <args>` and return the JSON it prints on its `RESULT ` line.
+
+    Each measured run gets a fresh process, so its RSS is its own and imports are not
+    shared between runs. `env` is added to this process's environment (e.g. PYTHONPATH
+    for a patched copy of the library, PREFECT_API_URL).
+    """
+    child_env = {**os.environ, **(env or {})}
+    completed = subprocess.run(
+        [sys.executable, str(script), *args],
+        env=child_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=REPO_DIR,
+    )
+    for line in reversed(completed.stdout.splitlines()):
+        if line.startswith("RESULT "):
+            return json.loads(line[len("RESULT ") :])
+    raise RuntimeError(
+        f"{script.name} {' '.join(args)} failed (exit {completed.returncode}):\n"
+        f"{completed.stdout[-3000:]}\n{completed.stderr[-5000:]}"
+    )
+
+
+def emit_result(figures: dict[str, Any]) -> None:
+    """Print the child's figures for `run_child`."""
+    print("RESULT " + json.dumps(figures, default=str), flush=True)
 
 
 def server_process_pids() -> list[int]:
@@ -408,23 +456,48 @@ def _split_sections(text: str) -> tuple[str, list[tuple[str, str]]]:
     return preamble, sections
 
 
-def write_section(title: str, body: str) -> None:
+def _split_subsections(section: str) -> tuple[str, list[tuple[str, str]]]:
+    """(text before the first `### `, [(heading, text incl. heading), ...]) of a section."""
+    body = section.split("\n", 1)[1] if "\n" in section else ""
+    parts = re.split(r"(?m)^(?=### )", body)
+    subsections = [(p.split("\n", 1)[0][4:].strip(), p.rstrip() + "\n") for p in parts[1:]]
+    return parts[0], subsections
+
+
+def write_section(
+    title: str, body: str, *, subsection: str | None = None, intro: str | None = None
+) -> None:
     """Create or replace `## <title>` in bench/RESULTS.md, leaving other sections as they are.
 
     Sections not written by these scripts (the emulator's) come first, in their order; ours
     follow in `OUR_SECTIONS` order. A missing file is created with the conventions header.
+    A hand-written `### Analysis` subsection of the section is kept across reruns.
+
+    With `subsection`, only `### <subsection>` is created or replaced (other subsections,
+    e.g. other sizes, stay), and `intro` (if given) replaces the text above the first `###`.
     """
     if title not in OUR_SECTIONS:
         raise ValueError(f"unknown section {title!r}")
     text = RESULTS.read_text() if RESULTS.exists() else RESULTS_HEADER
     preamble, sections = _split_sections(text)
     if "Conventions for every section" not in preamble:
-        preamble = RESULTS_HEADER + "\n" + preamble.split("\n", 1)[1].lstrip("\n") if (
-            preamble.startswith("# ")
-        ) else RESULTS_HEADER + preamble
+        # A file started by another script: keep its extra text, put our header on top.
+        lines = preamble.split("\n")
+        rest = "\n".join(lines[1:]) if lines and lines[0].startswith("# ") else preamble
+        preamble = RESULTS_HEADER + rest
     theirs = [(t, b) for t, b in sections if t not in OUR_SECTIONS]
     ours = dict((t, b) for t, b in sections if t in OUR_SECTIONS)
-    ours[title] = f"## {title}\n\n{body.strip()}\n"
+    old_intro, old_subsections = _split_subsections(ours.get(title, f"## {title}\n"))
+    analysis = [(h, b) for h, b in old_subsections if h == ANALYSIS_HEADING[4:]]
+    if subsection is None:
+        parts = [body.strip() + "\n"]
+    else:
+        kept = [(h, b) for h, b in old_subsections if h not in (subsection, ANALYSIS_HEADING[4:])]
+        parts = [(intro if intro is not None else old_intro).strip() + "\n"]
+        parts += [b for _, b in kept] + [f"### {subsection}\n\n{body.strip()}\n"]
+    if ANALYSIS_HEADING not in body:
+        parts += [b for _, b in analysis]
+    ours[title] = f"## {title}\n\n" + "\n".join(p.rstrip() + "\n" for p in parts if p.strip())
     ordered = theirs + [(t, ours[t]) for t in OUR_SECTIONS if t in ours]
     out = preamble.rstrip() + "\n\n" + "\n".join(b.rstrip() + "\n" for _, b in ordered)
     tmp = RESULTS.with_suffix(".md.tmp")
