@@ -9,26 +9,15 @@ file to generate a manifest's videos now, parameters given as `name=value`:
 """
 
 import asyncio
-import json
 import sys
 
+from prefect_videogen.cli import flow_parameters
 from prefect_videogen.flows import generate_batch
 
 __all__ = ["generate_batch"]
 
 
-def _parameters(args: list[str]) -> dict[str, object]:
-    """`name=value` arguments as flow parameters (values starting with { or [ are JSON)."""
-    parameters: dict[str, object] = {}
-    for arg in args:
-        name, sep, value = arg.partition("=")
-        if not sep:
-            raise SystemExit(f"expected name=value, got {arg!r}")
-        parameters[name] = json.loads(value) if value[:1] in "{[" else value
-    return parameters
-
-
 if __name__ == "__main__":
-    videos = asyncio.run(generate_batch(**_parameters(sys.argv[1:])))
+    videos = asyncio.run(generate_batch(**flow_parameters(sys.argv[1:])))
     for video in videos:
         print(video.uri if video is not None else "failed")

@@ -8,25 +8,14 @@ file to generate one video between two frames now, parameters given as `name=val
         credentials=videogen storage=local-file-system/videogen-videos
 """
 
-import json
 import sys
 
+from prefect_videogen.cli import flow_parameters
 from prefect_videogen.flows import keyframe_to_video
 
 __all__ = ["keyframe_to_video"]
 
 
-def _parameters(args: list[str]) -> dict[str, object]:
-    """`name=value` arguments as flow parameters (values starting with { or [ are JSON)."""
-    parameters: dict[str, object] = {}
-    for arg in args:
-        name, sep, value = arg.partition("=")
-        if not sep:
-            raise SystemExit(f"expected name=value, got {arg!r}")
-        parameters[name] = json.loads(value) if value[:1] in "{[" else value
-    return parameters
-
-
 if __name__ == "__main__":
-    video = keyframe_to_video(**_parameters(sys.argv[1:]))
+    video = keyframe_to_video(**flow_parameters(sys.argv[1:]))
     print(video.model_dump_json(indent=2))

@@ -7,25 +7,14 @@ file to generate one video now, parameters given as `name=value`:
         credentials=videogen storage=local-file-system/videogen-videos seconds=4 size=1280x720
 """
 
-import json
 import sys
 
+from prefect_videogen.cli import flow_parameters
 from prefect_videogen.flows import text_to_video
 
 __all__ = ["text_to_video"]
 
 
-def _parameters(args: list[str]) -> dict[str, object]:
-    """`name=value` arguments as flow parameters (values starting with { or [ are JSON)."""
-    parameters: dict[str, object] = {}
-    for arg in args:
-        name, sep, value = arg.partition("=")
-        if not sep:
-            raise SystemExit(f"expected name=value, got {arg!r}")
-        parameters[name] = json.loads(value) if value[:1] in "{[" else value
-    return parameters
-
-
 if __name__ == "__main__":
-    video = text_to_video(**_parameters(sys.argv[1:]))
+    video = text_to_video(**flow_parameters(sys.argv[1:]))
     print(video.model_dump_json(indent=2))

@@ -18,6 +18,30 @@ from typing import Any
 __all__ = ["build_parser", "main"]
 
 
+def flow_parameters(args: Sequence[str]) -> dict[str, Any]:
+    """`name=value` arguments as flow parameters (values starting with { or [ are JSON).
+
+    The entrypoint scripts in `flows/` use it to run a flow once from the shell.
+
+    Example:
+        ```python
+        from prefect_videogen.cli import flow_parameters
+
+        assert flow_parameters(["prompt=a fox", 'params={"seed": 7}']) == {
+            "prompt": "a fox",
+            "params": {"seed": 7},
+        }
+        ```
+    """
+    parameters: dict[str, Any] = {}
+    for arg in args:
+        name, sep, value = arg.partition("=")
+        if not sep:
+            raise SystemExit(f"expected name=value, got {arg!r}")
+        parameters[name] = json.loads(value) if value[:1] in "{[" else value
+    return parameters
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of `prefect-videogen`."""
     parser = argparse.ArgumentParser(
