@@ -18,6 +18,8 @@ each run. Variants, run in turn in each round (median of `--runs` rounds):
 - library: `VideoGenClient.download_content(id, FILE)` (streams to `.part`, sha256 while
   writing, fsync, rename) with this process's RSS sampled every 20 ms: growth = peak - RSS
   before the call;
+- with `--library DIR`, "library, patched": the same call from a patched copy of the
+  library (`PYTHONPATH=DIR`), in a child process (its start is not timed);
 - task, LocalFileSystem: the `download_video` task (probe off, thumbnail on: its default)
   called inside a flow, timed around the task call;
 - task, S3Bucket on a moto server (moto in its own process, objects in memory): the same
@@ -50,6 +52,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common
 
 CURL = "/usr/bin/curl"
+SCRIPT = Path(__file__).resolve()
 THROUGHPUT_TARGET = 0.8
 RSS_TARGET_MIB = 64.0
 
@@ -88,8 +91,18 @@ def main() -> None:
         help="size for the S3 part (moto keeps objects in memory and takes ~40 s per GiB)",
     )
     parser.add_argument("--no-s3", action="store_true", help="skip the S3 part")
+    parser.add_argument(
+        "--library",
+        default=None,
+        metavar="DIR",
+        help="also time VideoGenClient.download_content from a patched copy (PYTHONPATH=DIR)",
+    )
     parser.add_argument("--no-write", action="store_true", help="do not update RESULTS.md")
+    parser.add_argument("--child-download", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.child_download:
+        child_download(*args.child_download)
+        return
     if not Path(CURL).exists():
         raise SystemExit(f"{CURL} not found")
     size = args.size_mib * common.MIB
@@ -202,6 +215,17 @@ def local_rounds(args, emulator, job_id: str, size: int, tmp: Path, add) -> None
         target.unlink()
         settle()
 
+        if args.library:
+            figures = common.run_child(
+                SCRIPT,
+                ["--child-download", emulator.base_url, job_id, str(target)],
+                env={"PYTHONPATH": args.library},
+            )
+            assert figures["size"] == size
+            add("library, patched", figures["seconds"], size, figures["rss_growth_mib"])
+            target.unlink()
+            settle()
+
         block = LocalFileSystem(basepath=str(out))
         _, growth, inner = timed_rss(_flow_download, credentials, job_id, block, f"task-{run}.mp4")
         add("task LocalFileSystem", inner, size, growth)
@@ -214,6 +238,22 @@ def settle() -> None:
     """Write back dirty pages (untimed), so no run pays for the previous run's writeback."""
     os.sync()
     time.sleep(0.5)
+
+
+def child_download(base_url: str, job_id: str, target: str) -> None:
+    """`--child-download`: time `download_content` of the library found on PYTHONPATH."""
+    import prefect_videogen.client
+
+    client = prefect_videogen.client.VideoGenClient(base_url, common.API_KEY)
+    elapsed, growth, content = timed_rss(client.download_content, job_id, Path(target))
+    common.emit_result(
+        {
+            "seconds": elapsed,
+            "rss_growth_mib": growth,
+            "size": content.size,
+            "module": prefect_videogen.client.__file__,
+        }
+    )
 
 
 def curl_download(url: str, target: Path) -> None:
@@ -316,15 +356,17 @@ def report(args, figures: dict[str, list[dict]], notes: dict, size: int, s3_size
     ]
     rows = []
     verdicts = []
-    for name in ("curl", "httpx stream", "library", "task LocalFileSystem"):
+    names = ["curl", "httpx stream", "library", "library, patched", "task LocalFileSystem"]
+    for name in [n for n in names if n in figures]:
         runs = figures[name]
         ratio = med(name) / curl
         target, result = "", ""
-        if name in ("library", "task LocalFileSystem"):
+        if name in ("library", "library, patched", "task LocalFileSystem"):
             target = f">= {THROUGHPUT_TARGET:.0%} of curl, RSS growth < {RSS_TARGET_MIB:g} MiB"
             max_rss = max(f["rss_growth_mib"] for f in runs)
             result = common.verdict(ratio >= THROUGHPUT_TARGET and max_rss < RSS_TARGET_MIB)
-            verdicts.append(f"{name}: {result}")
+            if name != "library, patched":
+                verdicts.append(f"{name}: {result}")
         rows.append(
             [
                 name,
@@ -401,6 +443,12 @@ def report(args, figures: dict[str, list[dict]], notes: dict, size: int, s3_size
                     f"for the task rows) started in {notes.get('prefect_start', 0):.1f} s "
                     "(not included). Baselines: **curl** for downloads, **boto3 upload_file** "
                     "for S3."
+                    + (
+                        f" 'library, patched' = `download_content` from `{args.library}` "
+                        "(see the analysis), in a child process."
+                        if args.library
+                        else ""
+                    )
                 )
             ),
             common.table(headers, rows),

@@ -353,8 +353,14 @@ def emit_result(figures: dict[str, Any]) -> None:
 
 
 def server_process_pids() -> list[int]:
-    """PIDs of this process's children (the Prefect server subprocess among them)."""
-    return [child.pid for child in psutil.Process().children(recursive=True)]
+    """PIDs of the Prefect server processes started by this process (not the emulator's)."""
+    pids = []
+    for child in psutil.Process().children(recursive=True):
+        with contextlib.suppress(psutil.Error):
+            cmdline = " ".join(child.cmdline())
+            if "prefect.server" in cmdline or "prefect server" in cmdline:
+                pids.append(child.pid)
+    return pids
 
 
 # --------------------------------------------------------------------------- S3 (moto)

@@ -34,12 +34,13 @@ from prefect.cache_policies import CachePolicy
 from prefect.locking.filesystem import FileSystemLockManager
 
 from prefect_videogen.exceptions import InvalidRequestError
-from prefect_videogen.settings import VideoGenSettings
+from prefect_videogen.settings import current_settings
 
 __all__ = [
     "SUBMIT_CACHE_POLICY",
     "SubmitCachePolicy",
     "SubmitLockManager",
+    "credentials_cache_key",
     "normalize_request",
     "submit_cache_key",
 ]
@@ -66,11 +67,6 @@ def normalize_request(request: Any) -> tuple[Any, Any]:
     return family.validate(request), family
 
 
-def _base_url(credentials: Any) -> str:
-    base_url = getattr(credentials, "base_url", None)
-    return str(base_url).rstrip("/") if base_url else ""
-
-
 def submit_cache_key(request: Any, *, attempt: int = 0, base_url: str = "") -> str:
     """The cache key of a submission: normalized request fingerprint + attempt + base URL.
 
@@ -86,6 +82,12 @@ def submit_cache_key(request: Any, *, attempt: int = 0, base_url: str = "") -> s
     normalized, _ = normalize_request(request)
     material = f"{CACHE_NAMESPACE}|{normalized.fingerprint()}|{int(attempt)}|{base_url.rstrip('/')}"
     return hashlib.sha256(material.encode()).hexdigest()
+
+
+def credentials_cache_key(request: Any, credentials: Any, attempt: int = 0) -> str:
+    """`submit_cache_key` for a call with these credentials (only their `base_url` counts)."""
+    base_url = getattr(credentials, "base_url", None)
+    return submit_cache_key(request, attempt=attempt, base_url=str(base_url) if base_url else "")
 
 
 @dataclass
@@ -115,10 +117,8 @@ class SubmitCachePolicy(CachePolicy):
     ) -> str | None:
         """The key for one call of the submit task, or None for an invalid request."""
         try:
-            return submit_cache_key(
-                inputs["request"],
-                attempt=int(inputs.get("attempt") or 0),
-                base_url=_base_url(inputs.get("credentials")),
+            return credentials_cache_key(
+                inputs["request"], inputs.get("credentials"), int(inputs.get("attempt") or 0)
             )
         except InvalidRequestError:
             return None
@@ -196,7 +196,7 @@ class SubmitLockManager(FileSystemLockManager):
 
 
 def _lock_dir() -> Path:
-    settings = VideoGenSettings()
+    settings = current_settings()
     if settings.lock_dir is not None:
         return settings.lock_dir
     from prefect.settings import get_current_settings
@@ -205,7 +205,7 @@ def _lock_dir() -> Path:
 
 
 def _default_policy() -> SubmitCachePolicy:
-    settings = VideoGenSettings()
+    settings = current_settings()
     return SubmitCachePolicy().configure(
         isolation_level="SERIALIZABLE",
         lock_manager=SubmitLockManager(_lock_dir(), hold_seconds=settings.lock_hold_seconds),

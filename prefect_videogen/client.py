@@ -19,8 +19,10 @@ Safety rules they keep:
 from __future__ import annotations
 
 import functools
+import glob
 import hashlib
 import inspect
+import itertools
 import json
 import logging
 import os
@@ -357,12 +359,43 @@ def _parse_content_range(value: str | None) -> tuple[int | None, int | None]:
     return int(match.group(1)), (int(total) if total.isdigit() else None)
 
 
+_part_numbers = itertools.count()
+
+
+def _process_is_gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # e.g. PermissionError: it exists, under another user
+        return False
+    return False
+
+
+def _remove_orphaned_parts(destination: Path) -> None:
+    """Delete `<destination>.<pid>-<n>.part` files left by processes that no longer run."""
+    if os.name != "posix":  # os.kill(pid, 0) is only a liveness probe on POSIX
+        return
+    prefix = destination.name + "."
+    for part in destination.parent.glob(glob.escape(prefix) + "*.part"):
+        pid = part.name[len(prefix) :].split("-", 1)[0]
+        if pid.isdigit() and int(pid) != os.getpid() and _process_is_gone(int(pid)):
+            part.unlink(missing_ok=True)
+
+
 class _PartFile:
-    """`<destination>.part` being written: offset, hash, and resume bookkeeping."""
+    """`<destination>.<pid>-<n>.part` being written: offset, hash, and resume bookkeeping.
+
+    The name is this writer's own, so two downloads to one destination never write into
+    the same file; parts left by a killed process are removed by the next download that
+    completes to the same destination.
+    """
 
     def __init__(self, destination: Path, buffer_size: int) -> None:
         self.destination = destination
-        self.path = destination.with_name(destination.name + ".part")
+        self.path = destination.with_name(
+            f"{destination.name}.{os.getpid()}-{next(_part_numbers)}.part"
+        )
         destination.parent.mkdir(parents=True, exist_ok=True)
         # Closed by commit() or discard(). Chunks go to the file as they arrive (so a cut
         # loses nothing already received); the file buffers `buffer_size` bytes per write.
@@ -427,6 +460,7 @@ class _PartFile:
         os.fsync(self._file.fileno())
         self._file.close()
         os.replace(self.path, self.destination)
+        _remove_orphaned_parts(self.destination)
         if hasattr(os, "O_DIRECTORY"):
             fd = os.open(self.destination.parent, os.O_RDONLY | os.O_DIRECTORY)
             try:

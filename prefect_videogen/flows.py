@@ -39,16 +39,14 @@ import asyncio
 import csv
 import json
 import re
-import threading
-from collections.abc import AsyncIterator, Iterator, Mapping
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 from prefect import flow
 from prefect.blocks.core import Block, UnknownBlockType
-from prefect.context import FlowRunContext
 from pydantic import ValidationError
 
 from prefect_videogen.caching import normalize_request
@@ -56,14 +54,18 @@ from prefect_videogen.credentials import VideoGenCredentials
 from prefect_videogen.exceptions import InvalidRequestError
 from prefect_videogen.families import VideoRequest, family_for_model
 from prefect_videogen.images import ImageInput
-from prefect_videogen.records import JobRecord, StoredVideo
-from prefect_videogen.reporting import acreate_batch_table, batch_table, get_logger
-from prefect_videogen.settings import VideoGenSettings
+from prefect_videogen.in_flight import cancel_in_flight_jobs, track_in_flight
+from prefect_videogen.records import StoredVideo
+from prefect_videogen.reporting import (
+    BatchProgress,
+    acreate_batch_table,
+    batch_table,
+    get_logger,
+)
+from prefect_videogen.settings import current_settings
 from prefect_videogen.storage import aresolve_storage, check_path_template, resolve_storage
 from prefect_videogen.tasks import (
-    adownload_video,
-    asubmit_video,
-    await_for_video,
+    agenerate_video,
     download_video,
     submit_video,
     wait_for_video,
@@ -103,7 +105,7 @@ _MAX_IMAGE_DOWNLOAD = 50 * 1024 * 1024
 
 
 def _credentials_name(credentials: str | None) -> str:
-    name = credentials if credentials is not None else VideoGenSettings().credentials_block
+    name = credentials if credentials is not None else current_settings().credentials_block
     # Accept the "<block-type-slug>/<name>" form as well.
     slug = VideoGenCredentials.get_block_type_slug()
     return name.split("/", 1)[1] if name.startswith(f"{slug}/") else name
@@ -283,99 +285,6 @@ def _fetch_if_url(image: ImageInput | None) -> ImageInput | None:
 
 
 # --------------------------------------------------------------------------------------
-# In-flight jobs, for the cancellation / crash hooks
-
-_in_flight: dict[str, dict[str, tuple[JobRecord, VideoGenCredentials]]] = {}
-_in_flight_lock = threading.Lock()
-
-
-def _flow_run_id() -> str | None:
-    context = FlowRunContext.get()
-    return str(context.flow_run.id) if context and context.flow_run else None
-
-
-@contextmanager
-def _tracking(record: JobRecord, credentials: VideoGenCredentials) -> Iterator[None]:
-    """Remember `record` as in flight for the current flow run while the body runs.
-
-    When the body ends by cancellation or interruption (Prefect's `TerminationSignal` when a
-    runner or worker cancels the run, `KeyboardInterrupt`, `asyncio.CancelledError`: a
-    `BaseException` that is not an `Exception`), the remote job is deleted right here, in the
-    process that knows it: a served or deployed run's cancellation hooks run in another
-    process. Jobs of runs killed outright stay registered for the crash hook.
-    """
-    run_id = _flow_run_id()
-    if run_id is None:
-        yield
-        return
-    with _in_flight_lock:
-        _in_flight.setdefault(run_id, {})[record.job_id] = (record, credentials)
-    try:
-        yield
-    except Exception:
-        _forget(run_id, record.job_id)
-        raise
-    except BaseException as interruption:
-        _forget(run_id, record.job_id)
-        _delete_remote_job(record, credentials, get_logger(), type(interruption).__name__)
-        raise
-    else:
-        _forget(run_id, record.job_id)
-
-
-def _delete_remote_job(
-    record: JobRecord, credentials: VideoGenCredentials, logger: Any, why: str
-) -> None:
-    """Best-effort DELETE of a job still generating; says in the log what happened."""
-    try:
-        with credentials.get_client() as client:
-            client.delete(record.job_id)
-    except Exception as exc:
-        logger.warning(
-            "Could not delete video job %s (%s) after %s: %s", record.job_id, record.model, why, exc
-        )
-    else:
-        logger.warning(
-            "Deleted video job %s (%s), still generating at %s", record.job_id, record.model, why
-        )
-
-
-def _forget(run_id: str, job_id: str) -> None:
-    with _in_flight_lock:
-        jobs = _in_flight.get(run_id, {})
-        jobs.pop(job_id, None)
-        if not jobs:
-            _in_flight.pop(run_id, None)
-
-
-def cancel_in_flight_jobs(flow: Any, flow_run: Any, state: Any) -> None:
-    """Flow hook: delete the jobs this flow run was still waiting for (best effort).
-
-    Used as `on_cancellation` and `on_crashed` hook of the flows here; add it to your own
-    flows that call the tasks the same way. Each deletion (or failure to delete) is logged.
-    It knows the jobs of runs in this process. When a runner or worker cancels a run, the
-    run's own process deletes its jobs as the termination signal reaches it (see
-    `_tracking`); only a run killed without warning (SIGKILL) leaves its jobs generating.
-
-    Example:
-        ```python
-        from prefect import flow
-        from prefect_videogen.flows import cancel_in_flight_jobs
-
-        @flow(on_cancellation=[cancel_in_flight_jobs], on_crashed=[cancel_in_flight_jobs])
-        def my_flow(): ...
-        ```
-    """
-    from prefect.logging.loggers import flow_run_logger
-
-    logger = flow_run_logger(flow_run=flow_run, flow=flow)
-    with _in_flight_lock:
-        jobs = _in_flight.pop(str(flow_run.id), {})
-    for record, credentials in jobs.values():
-        _delete_remote_job(record, credentials, logger, f"the flow run became {state.name}")
-
-
-# --------------------------------------------------------------------------------------
 # One video, sync
 
 
@@ -391,11 +300,11 @@ def _generate(
 ) -> StoredVideo:
     # Validate before anything is loaded or sent.
     normalize_request(request)
-    check_path_template(path_template or VideoGenSettings().path_template)
+    check_path_template(path_template or current_settings().path_template)
     creds = resolve_credentials(credentials)
     block = resolve_storage(storage)
     job = submit_video(request, creds, attempt=attempt)
-    with _tracking(job, creds):
+    with track_in_flight(job, creds):
         done = wait_for_video(job, creds, timeout=timeout)
     return download_video(done, creds, storage=block, path_template=path_template, probe=probe)
 
@@ -804,13 +713,16 @@ async def generate_batch(
     rate_limit: str | None = None,
     timeout: float | None = None,
     allow_failures: bool = False,
+    video_artifacts: bool = False,
 ) -> list[StoredVideo | None]:
     """Generate many videos concurrently; identical requests are submitted once.
 
     Every entry is validated before anything is submitted, so a bad manifest costs nothing.
+    Each distinct video is one `generate-video-async` task run (submit, wait, store; see
+    `prefect_videogen.tasks.agenerate_video`), sharing `submit_video`'s cache.
     At most `max_concurrency` jobs of this batch are in flight at once; with
     `concurrency_limit`, each job also holds a slot of that Prefect global concurrency
-    limit from submission until it finishes generating, so several batches (or flows)
+    limit from submission until its video is stored, so several batches (or flows)
     together stay under a provider's limit. The limit must exist
     (`prefect gcl create videogen --limit 4`). With `rate_limit`, the name of a global
     limit that has `--slot-decay-per-second` set, submissions are also spaced out to the
@@ -831,6 +743,11 @@ async def generate_batch(
             one slot of it first (`prefect.concurrency.asyncio.rate_limit`).
         timeout: Seconds to wait for each job.
         allow_failures: Return None for failed entries instead of failing the flow.
+        video_artifacts: Also report each video on its own, as `text_to_video` does: its
+            progress, link and markdown artifacts and a log line per status change. Off by
+            default: the batch keeps one progress artifact (with a log line as it moves)
+            and one table artifact for all its videos, which is what a batch of hundreds
+            needs, at a dozen fewer API calls per video.
 
     Returns:
         One `StoredVideo` per entry, in order (None for failed entries when
@@ -850,7 +767,7 @@ async def generate_batch(
     """
     if max_concurrency < 1:
         raise InvalidRequestError("max_concurrency", value=max_concurrency, allowed="1 or more")
-    check_path_template(path_template or VideoGenSettings().path_template)
+    check_path_template(path_template or current_settings().path_template)
     entries: list[tuple[Mapping[str, Any], Path | None]] = [(e, None) for e in requests or []]
     if manifest is not None:
         manifest_path = Path(manifest).expanduser().resolve()
@@ -883,22 +800,37 @@ async def generate_batch(
     )
 
     gate = asyncio.Semaphore(max_concurrency)
+    progress = BatchProgress(len(unique))
+    await progress.start()
 
     async def one(request: VideoRequest, entry_attempt: int) -> StoredVideo:
-        async with gate:
-            async with _slot(concurrency_limit):
-                if rate_limit is not None:
-                    await _take_rate_slot(rate_limit)
-                job = await asubmit_video(request, creds, attempt=entry_attempt)
-                with _tracking(job, creds):
-                    done = await await_for_video(job, creds, timeout=timeout)
-            return await adownload_video(
-                done, creds, storage=block, path_template=path_template, probe=probe
+        async with gate, _slot(concurrency_limit):
+            if rate_limit is not None:
+                await _take_rate_slot(rate_limit)
+            return await agenerate_video(
+                request,
+                creds,
+                attempt=entry_attempt,
+                storage=block,
+                path_template=path_template,
+                probe=probe,
+                timeout=timeout,
+                artifacts=video_artifacts,
             )
 
+    async def counted(request: VideoRequest, entry_attempt: int) -> StoredVideo:
+        try:
+            stored = await one(request, entry_attempt)
+        except Exception:
+            await progress.advance()
+            raise
+        await progress.advance()
+        return stored
+
     outcomes = await asyncio.gather(
-        *(one(request, key[1]) for key, request in unique.items()), return_exceptions=True
+        *(counted(request, key[1]) for key, request in unique.items()), return_exceptions=True
     )
+    await progress.finish()
     by_key = dict(zip(unique, outcomes, strict=True))
     results = [by_key[key] for key in keys]
 

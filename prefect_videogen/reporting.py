@@ -18,6 +18,7 @@ import base64
 import io
 import logging
 import re
+import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ __all__ = [
     "COMPLETED_EVENT",
     "FAILED_EVENT",
     "AsyncProgressReporter",
+    "BatchProgress",
     "ProgressReporter",
     "acreate_batch_table",
     "acreate_video_artifacts",
@@ -332,8 +334,9 @@ async def acreate_batch_table(rows: list[dict[str, Any]], key: str | None = None
 
 
 class _ProgressBase:
-    def __init__(self, job: JobRecord) -> None:
+    def __init__(self, job: JobRecord, *, detailed: bool = True) -> None:
         self.job = job
+        self.detailed = detailed
         self.artifact_id: UUID | None = None
         self.last_status: str | None = None
         self.last_progress: int | None = None
@@ -347,8 +350,12 @@ class _ProgressBase:
         """Log when the status changes; return whether the progress value changed."""
         status = getattr(update.status, "value", str(update.status))
         if status != self.last_status:
-            self.logger.info(
-                "Video job %s is %s (%d%%)", self.job.job_id, status, int(update.progress or 0)
+            self.logger.log(
+                logging.INFO if self.detailed else logging.DEBUG,
+                "Video job %s is %s (%d%%)",
+                self.job.job_id,
+                status,
+                int(update.progress or 0),
             )
             self.last_status = status
         changed = update.progress != self.last_progress
@@ -358,6 +365,9 @@ class _ProgressBase:
 
 class ProgressReporter(_ProgressBase):
     """`on_update` callback for `VideoGenClient.wait`: progress artifact + log on status change.
+
+    With `detailed=False` it keeps no artifact and logs status changes at DEBUG: a batch
+    reports progress once for all its videos (`BatchProgress`), not per job.
 
     Example:
         ```python
@@ -371,7 +381,8 @@ class ProgressReporter(_ProgressBase):
         """Record one status update."""
         from prefect.artifacts import create_progress_artifact, update_progress_artifact
 
-        if not self._log_status(update) and self.artifact_id is not None:
+        changed = self._log_status(update)
+        if not self.detailed or (not changed and self.artifact_id is not None):
             return
         try:
             if self.artifact_id is None:
@@ -391,7 +402,8 @@ class AsyncProgressReporter(_ProgressBase):
         """Record one status update."""
         from prefect.artifacts import acreate_progress_artifact, aupdate_progress_artifact
 
-        if not self._log_status(update) and self.artifact_id is not None:
+        changed = self._log_status(update)
+        if not self.detailed or (not changed and self.artifact_id is not None):
             return
         try:
             if self.artifact_id is None:
@@ -402,3 +414,66 @@ class AsyncProgressReporter(_ProgressBase):
                 await aupdate_progress_artifact(self.artifact_id, float(update.progress))
         except Exception:
             self.logger.debug("Could not update the progress artifact", exc_info=True)
+
+
+class BatchProgress:
+    """One progress artifact for a whole batch: the share of its videos that are finished.
+
+    The artifact is updated at most every `min_interval` seconds (and always at the end), so
+    a batch of hundreds of videos makes a few dozen API calls, not one per video.
+
+    Example:
+        ```python
+        from prefect_videogen.reporting import BatchProgress
+
+        progress = BatchProgress(total=500)
+        await progress.start()
+        ...  # after each video, stored or failed:
+        await progress.advance()
+        await progress.finish()
+        ```
+    """
+
+    def __init__(self, total: int, *, min_interval: float = 2.0) -> None:
+        self.total = max(total, 1)
+        self.finished = 0
+        self.min_interval = min_interval
+        self.artifact_id: UUID | None = None
+        self._reported = -1.0
+        self._last_update = 0.0
+
+    async def start(self) -> None:
+        """Create the artifact at 0 %."""
+        from prefect.artifacts import acreate_progress_artifact
+
+        try:
+            self.artifact_id = await acreate_progress_artifact(
+                progress=0.0, description=f"Videos finished in this batch of {self.total}."
+            )
+        except Exception:
+            get_logger().debug("Could not create the batch progress artifact", exc_info=True)
+        self._reported, self._last_update = 0.0, time.monotonic()
+
+    async def advance(self) -> None:
+        """Count one more finished video; update the artifact if it is due."""
+        self.finished += 1
+        if time.monotonic() - self._last_update >= self.min_interval:
+            await self._update()
+
+    async def finish(self) -> None:
+        """Bring the artifact up to date."""
+        await self._update()
+
+    async def _update(self) -> None:
+        from prefect.artifacts import aupdate_progress_artifact
+
+        progress = round(100.0 * self.finished / self.total, 1)
+        self._last_update = time.monotonic()
+        if self.artifact_id is None or progress == self._reported:
+            return
+        self._reported = progress
+        get_logger().info("%d of %d videos finished", self.finished, self.total)
+        try:
+            await aupdate_progress_artifact(self.artifact_id, progress)
+        except Exception:
+            get_logger().debug("Could not update the batch progress artifact", exc_info=True)

@@ -17,12 +17,13 @@ Example:
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from prefect.settings.base import PrefectBaseSettings, build_settings_config
 from pydantic import Field
 
-__all__ = ["VideoGenSettings"]
+__all__ = ["VideoGenSettings", "current_settings"]
 
 
 class VideoGenSettings(PrefectBaseSettings):
@@ -75,3 +76,28 @@ class VideoGenSettings(PrefectBaseSettings):
         default=320,
         description="Longest side of the thumbnail embedded in the video's markdown artifact.",
     )
+
+
+_ENV_PREFIX = "PREFECT_INTEGRATIONS_VIDEOGEN_"
+_cached: tuple[tuple[object, ...], VideoGenSettings] | None = None
+
+
+def current_settings() -> VideoGenSettings:
+    """`VideoGenSettings()`, built again only when its environment variables or the working
+    directory changed (building one reads the environment and up to three files, about
+    5 ms; a batch of hundreds of videos asks many times). A change to `.env`,
+    `prefect.toml` or `pyproject.toml` made while the process runs is not seen; build
+    `VideoGenSettings()` yourself for that.
+
+    Example:
+        ```python
+        from prefect_videogen.settings import current_settings
+
+        print(current_settings().path_template)
+        ```
+    """
+    global _cached
+    key = (os.getcwd(), *sorted(i for i in os.environ.items() if i[0].startswith(_ENV_PREFIX)))
+    if _cached is None or _cached[0] != key:
+        _cached = (key, VideoGenSettings())
+    return _cached[1]

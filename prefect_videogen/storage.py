@@ -38,7 +38,7 @@ from prefect.blocks.core import Block, UnknownBlockType
 from prefect.filesystems import LocalFileSystem, WritableFileSystem
 
 from prefect_videogen.exceptions import InvalidRequestError
-from prefect_videogen.settings import VideoGenSettings
+from prefect_videogen.settings import current_settings
 
 __all__ = [
     "TEMPLATE_FIELDS",
@@ -193,7 +193,7 @@ def check_path_template(template: str) -> None:
 
 
 def _default_storage() -> LocalFileSystem:
-    base = VideoGenSettings().output_dir.expanduser().resolve()
+    base = current_settings().output_dir.expanduser().resolve()
     return LocalFileSystem(basepath=str(base))
 
 

@@ -8,6 +8,10 @@ Every task comes as a sync and an async twin, both real `Task` objects (with `.s
 | `submit_video`     | `asubmit_video`     | `JobRecord`   |
 | `wait_for_video`   | `await_for_video`   | `JobRecord`   |
 | `download_video`   | `adownload_video`   | `StoredVideo` |
+| `generate_video`   | `agenerate_video`   | `StoredVideo` |
+
+`generate_video` does the other three's work in one task run, for flows that make many
+videos (`generate_batch` uses it): a third of the task runs, the same cache.
 
 - `submit_video` is cached on the normalized request, the `attempt` number and the API's
   `base_url` (never the key; see `prefect_videogen.caching`), and its result is persisted
@@ -22,13 +26,14 @@ from __future__ import annotations
 
 import tempfile
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from prefect_videogen.caching import SUBMIT_CACHE_POLICY, normalize_request, submit_cache_key
+from prefect_videogen.caching import SUBMIT_CACHE_POLICY, credentials_cache_key, normalize_request
 from prefect_videogen.exceptions import (
     APIError,
     AuthenticationError,
@@ -39,6 +44,7 @@ from prefect_videogen.exceptions import (
     VideoMismatchError,
     is_transient,
 )
+from prefect_videogen.in_flight import track_in_flight
 from prefect_videogen.models import VideoJob, VideoStatus
 from prefect_videogen.probe import check_matches, probe_video
 from prefect_videogen.records import JobRecord, StoredVideo, Timings, VideoProbe, utcnow
@@ -53,7 +59,7 @@ from prefect_videogen.reporting import (
     get_logger,
     thumbnail_data_url,
 )
-from prefect_videogen.settings import VideoGenSettings
+from prefect_videogen.settings import current_settings
 from prefect_videogen.storage import (
     StorageTarget,
     aresolve_storage,
@@ -66,9 +72,11 @@ from prefect_videogen.storage import (
 
 __all__ = [
     "adownload_video",
+    "agenerate_video",
     "asubmit_video",
     "await_for_video",
     "download_video",
+    "generate_video",
     "retry_if_transient",
     "submit_video",
     "wait_for_video",
@@ -122,8 +130,7 @@ def _check_credentials(credentials: Any) -> Any:
 
 
 def _idempotency_key(request: Any, attempt: int, credentials: Any) -> str:
-    base_url = str(getattr(credentials, "base_url", "") or "")
-    return "prefect-videogen-" + submit_cache_key(request, attempt=attempt, base_url=base_url)[:40]
+    return "prefect-videogen-" + credentials_cache_key(request, credentials, attempt)[:40]
 
 
 def _submitted_record(job: VideoJob, request: Any, family: Any, attempt: int) -> JobRecord:
@@ -155,7 +162,7 @@ def _as_record(job: JobRecord | str, model: str | None) -> JobRecord:
 def _wait_options(
     timeout: float | None, poll_interval: float | None, max_poll_interval: float | None
 ) -> dict[str, Any]:
-    settings = VideoGenSettings()
+    settings = current_settings()
     minimum = settings.poll_interval if poll_interval is None else poll_interval
     maximum = settings.max_poll_interval if max_poll_interval is None else max_poll_interval
     return {
@@ -197,7 +204,7 @@ def _failed(record: JobRecord, error: VideoGenerationFailed) -> VideoGenerationF
 
 
 def _plan_path(record: JobRecord, path_template: str | None) -> str:
-    template = path_template or VideoGenSettings().path_template
+    template = path_template or current_settings().path_template
     return render_path(
         template,
         model=record.model,
@@ -223,7 +230,7 @@ def _should_try_result_url(error: VideoGenError, record: JobRecord) -> bool:
 def _thumbnail_from_file(path: Path) -> str | None:
     try:
         if 0 < path.stat().st_size <= _MAX_THUMBNAIL_BYTES:
-            return thumbnail_data_url(path, max_px=VideoGenSettings().thumbnail_max_px)
+            return thumbnail_data_url(path, max_px=current_settings().thumbnail_max_px)
     except (OSError, ValueError):
         pass
     return None
@@ -432,6 +439,7 @@ def wait_for_video(
     timeout: float | None = None,
     poll_interval: float | None = None,
     max_poll_interval: float | None = None,
+    progress: bool = True,
 ) -> JobRecord:
     """Wait for a video job to finish, polling with backoff and the server's hint.
 
@@ -446,6 +454,8 @@ def wait_for_video(
         timeout: Seconds to wait at most (default: the `max_wait_seconds` setting).
         poll_interval: The first pause between polls (default: setting, 1 s).
         max_poll_interval: The longest pause between polls (default: setting, 15 s).
+        progress: Report the job's progress: a progress artifact, and a log line per
+            status change (logged at DEBUG level when False).
 
     Returns:
         The `JobRecord`, now `completed`.
@@ -471,7 +481,7 @@ def wait_for_video(
     """
     credentials = _check_credentials(credentials)
     record = _as_record(job, model)
-    reporter = ProgressReporter(record)
+    reporter = ProgressReporter(record, detailed=progress)
     try:
         with credentials.get_client() as client:
             done = client.wait(
@@ -502,6 +512,7 @@ async def await_for_video(
     timeout: float | None = None,
     poll_interval: float | None = None,
     max_poll_interval: float | None = None,
+    progress: bool = True,
 ) -> JobRecord:
     """Async twin of `wait_for_video`.
 
@@ -523,7 +534,7 @@ async def await_for_video(
     """
     credentials = _check_credentials(credentials)
     record = _as_record(job, model)
-    reporter = AsyncProgressReporter(record)
+    reporter = AsyncProgressReporter(record, detailed=progress)
     try:
         async with credentials.get_async_client() as client:
             done = await client.wait(
@@ -563,7 +574,7 @@ async def _afetch(client: Any, record: JobRecord, destination: Path) -> Any:
 
 def _fetch_thumbnail(client: Any, record: JobRecord, video: Path) -> str | None:
     if record.result_url is not None:  # a gateway: /content has no thumbnail variant
-        return frame_thumbnail(video, max_px=VideoGenSettings().thumbnail_max_px)
+        return frame_thumbnail(video, max_px=current_settings().thumbnail_max_px)
     with tempfile.TemporaryDirectory(prefix="prefect-videogen-thumb-") as tmp:
         try:
             content = client.download_content(
@@ -573,13 +584,13 @@ def _fetch_thumbnail(client: Any, record: JobRecord, video: Path) -> str | None:
                 return url
         except VideoGenError as exc:
             get_logger().debug("No thumbnail for %s from the server: %s", record.job_id, exc)
-    return frame_thumbnail(video, max_px=VideoGenSettings().thumbnail_max_px)
+    return frame_thumbnail(video, max_px=current_settings().thumbnail_max_px)
 
 
 async def _afetch_thumbnail(client: Any, record: JobRecord, video: Path) -> str | None:
     import anyio
 
-    max_px = VideoGenSettings().thumbnail_max_px
+    max_px = current_settings().thumbnail_max_px
     if record.result_url is not None:  # a gateway: /content has no thumbnail variant
         return await anyio.to_thread.run_sync(lambda: frame_thumbnail(video, max_px=max_px))
     with tempfile.TemporaryDirectory(prefix="prefect-videogen-thumb-") as tmp:
@@ -614,6 +625,7 @@ def download_video(
     probe: bool = False,
     duration_tolerance: float | None = None,
     thumbnail: bool = True,
+    artifacts: bool = True,
 ) -> StoredVideo:
     """Download a finished video to a storage block and describe it.
 
@@ -637,6 +649,8 @@ def download_video(
         duration_tolerance: Allowed duration difference in seconds when probing.
         thumbnail: Fetch the server's thumbnail (else a frame of the video) for the
             markdown artifact.
+        artifacts: Create the link and markdown artifacts (without them no thumbnail is
+            fetched; the event is emitted either way).
 
     Returns:
         A `StoredVideo`: where the video is, its size, sha256, probe and timings.
@@ -669,13 +683,16 @@ def download_video(
     with credentials.get_client() as client, open_target(block, path) as target:
         content = _fetch(client, record, target.local_path)
         probed = probe_video(target.local_path) if probe else None
-        thumb = _fetch_thumbnail(client, record, target.local_path) if thumbnail else None
+        thumb = (
+            _fetch_thumbnail(client, record, target.local_path) if thumbnail and artifacts else None
+        )
         target.store()
         stored = _stored_record(record, target, content, probed, started)
         target.write_sidecar(_sidecar_bytes(stored))
     _log_stored(stored)
     _check_probe(record, stored, duration_tolerance)
-    create_video_artifacts(stored, thumb)
+    if artifacts:
+        create_video_artifacts(stored, thumb)
     emit_video_completed(stored)
     return stored
 
@@ -699,6 +716,7 @@ async def adownload_video(
     probe: bool = False,
     duration_tolerance: float | None = None,
     thumbnail: bool = True,
+    artifacts: bool = True,
 ) -> StoredVideo:
     """Async twin of `download_video`.
 
@@ -733,13 +751,202 @@ async def adownload_video(
                 await anyio.to_thread.run_sync(probe_video, target.local_path) if probe else None
             )
             thumb = (
-                await _afetch_thumbnail(client, record, target.local_path) if thumbnail else None
+                await _afetch_thumbnail(client, record, target.local_path)
+                if thumbnail and artifacts
+                else None
             )
             await target.astore()
             stored = _stored_record(record, target, content, probed, started)
             await target.awrite_sidecar(_sidecar_bytes(stored))
     _log_stored(stored)
     _check_probe(record, stored, duration_tolerance)
-    await acreate_video_artifacts(stored, thumb)
+    if artifacts:
+        await acreate_video_artifacts(stored, thumb)
     emit_video_completed(stored)
     return stored
+
+
+# --------------------------------------------------------------------------------------
+# submit + wait + download as one task run
+
+
+def _reused(record: Any) -> JobRecord:
+    cached = JobRecord.model_validate(record.result)
+    get_logger().info("Reusing video job %s (same request, already paid)", cached.job_id)
+    return cached
+
+
+def _submit_once(request: Any, credentials: Any, attempt: int) -> JobRecord:
+    """`submit_video`'s work under its cache, without a task run of its own.
+
+    Same key, result store and lock as the task's cache policy: the lock is held while the
+    record is looked up and, on a miss, while the job is created and its record written.
+    So a retry, a rerun, or a `submit_video` call for the same request finds this job.
+    """
+    from prefect.results import get_result_store
+
+    normalized, _ = normalize_request(request)
+    key = credentials_cache_key(normalized, credentials, attempt)
+    store = get_result_store().update_for_task(submit_video, _sync=True)
+    holder = uuid.uuid4().hex
+    store.acquire_lock(key, holder=holder)
+    try:
+        if store.exists(key):
+            return _reused(store.read(key, holder=holder))
+        submitted = submit_video.fn(normalized, credentials, attempt=attempt)
+        store.write(submitted, key=key, holder=holder)
+        return submitted
+    finally:
+        store.release_lock(key, holder=holder)
+
+
+async def _asubmit_once(request: Any, credentials: Any, attempt: int) -> JobRecord:
+    """Async twin of `_submit_once`."""
+    from prefect.results import get_result_store
+
+    normalized, _ = normalize_request(request)
+    key = credentials_cache_key(normalized, credentials, attempt)
+    store = await get_result_store().aupdate_for_task(asubmit_video)
+    holder = uuid.uuid4().hex
+    await store.aacquire_lock(key, holder=holder)
+    try:
+        if await store.aexists(key):
+            return _reused(await store.aread(key, holder=holder))
+        submitted = await asubmit_video.fn(normalized, credentials, attempt=attempt)
+        await store.awrite(submitted, key=key, holder=holder)
+        return submitted
+    finally:
+        store.release_lock(key, holder=holder)
+
+
+@task(
+    name="generate-video",
+    description="Submit a video job (cached), wait for it and store the video: one task run.",
+    cache_policy=NO_CACHE,
+    retries=len(RETRY_DELAYS),
+    retry_delay_seconds=RETRY_DELAYS,
+    retry_jitter_factor=0.5,
+    retry_condition_fn=retry_if_transient,
+)
+def generate_video(
+    request: Any,
+    credentials: Any,
+    *,
+    attempt: int = 0,
+    storage: Any = None,
+    path_template: str | None = None,
+    probe: bool = False,
+    duration_tolerance: float | None = None,
+    timeout: float | None = None,
+    artifacts: bool = True,
+) -> StoredVideo:
+    """Submit, wait and download one video in a single task run.
+
+    The same work as `submit_video` + `wait_for_video` + `download_video`, for flows that
+    make many videos: one task run per video instead of three. The submission goes through
+    `submit_video`'s cache (same key, same persisted record, same lock), so a retry of this
+    task, a rerun, or a `submit_video` call for the same request never pays twice. While
+    the job generates it is registered for `cancel_in_flight_jobs`.
+
+    Args:
+        request: A `VideoRequest` (or a dict of its fields).
+        credentials: A `VideoGenCredentials` block.
+        attempt: 0 for the first submission; raise it to pay for a new job.
+        storage: Where the video goes (see `download_video`).
+        path_template: Path inside the storage.
+        probe: Check the stored video's size and duration with PyAV.
+        duration_tolerance: Allowed duration difference in seconds when probing.
+        timeout: Seconds to wait for the job at most.
+        artifacts: Report this video on its own: its progress, link and markdown
+            artifacts, and a log line per status change (else at DEBUG level). A flow
+            making hundreds of videos passes False and reports them together.
+
+    Returns:
+        The `StoredVideo`.
+
+    Example:
+        ```python
+        from prefect import flow
+        from prefect_videogen.credentials import VideoGenCredentials
+        from prefect_videogen.families import VideoRequest
+        from prefect_videogen.tasks import generate_video
+
+        @flow
+        def many(prompts: list[str]) -> list[str]:
+            credentials = VideoGenCredentials.load("default")
+            requests = [VideoRequest(model="sora-2", prompt=p, seconds=4) for p in prompts]
+            futures = generate_video.map(requests, credentials, storage="./videos")
+            return [video.uri for video in futures.result()]
+
+        print(many(["a red fox in snow", "a heron at dawn"]))
+        ```
+    """
+    credentials = _check_credentials(credentials)
+    job = _submit_once(request, credentials, attempt)
+    with track_in_flight(job, credentials):
+        done = wait_for_video.fn(job, credentials, timeout=timeout, progress=artifacts)
+    return download_video.fn(
+        done,
+        credentials,
+        storage=storage,
+        path_template=path_template,
+        probe=probe,
+        duration_tolerance=duration_tolerance,
+        artifacts=artifacts,
+    )
+
+
+@task(
+    name="generate-video-async",
+    description="Submit a video job (cached), wait for it and store the video: one task run.",
+    cache_policy=NO_CACHE,
+    retries=len(RETRY_DELAYS),
+    retry_delay_seconds=RETRY_DELAYS,
+    retry_jitter_factor=0.5,
+    retry_condition_fn=retry_if_transient,
+)
+async def agenerate_video(
+    request: Any,
+    credentials: Any,
+    *,
+    attempt: int = 0,
+    storage: Any = None,
+    path_template: str | None = None,
+    probe: bool = False,
+    duration_tolerance: float | None = None,
+    timeout: float | None = None,
+    artifacts: bool = True,
+) -> StoredVideo:
+    """Async twin of `generate_video`.
+
+    Example:
+        ```python
+        import asyncio
+
+        from prefect import flow
+        from prefect_videogen.credentials import VideoGenCredentials
+        from prefect_videogen.families import VideoRequest
+        from prefect_videogen.tasks import agenerate_video
+
+        @flow
+        async def one(prompt: str) -> str:
+            credentials = await VideoGenCredentials.aload("default")
+            request = VideoRequest(model="sora-2", prompt=prompt, seconds=4)
+            return (await agenerate_video(request, credentials, storage="./videos")).uri
+
+        print(asyncio.run(one("a red fox in snow")))
+        ```
+    """
+    credentials = _check_credentials(credentials)
+    job = await _asubmit_once(request, credentials, attempt)
+    with track_in_flight(job, credentials):
+        done = await await_for_video.fn(job, credentials, timeout=timeout, progress=artifacts)
+    return await adownload_video.fn(
+        done,
+        credentials,
+        storage=storage,
+        path_template=path_template,
+        probe=probe,
+        duration_tolerance=duration_tolerance,
+        artifacts=artifacts,
+    )

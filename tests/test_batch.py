@@ -269,3 +269,64 @@ async def test_a_crashed_batch_deletes_its_jobs_in_flight(make_emulator, tmp_pat
     assert job_id not in get_stats(base_url)["jobs"]
     assert get_stats(base_url)["requests"].get("delete") == 1
     assert f"Deleted video job {job_id}" in caplog.text
+
+
+async def test_one_task_run_per_video_and_one_progress_artifact(make_emulator, tmp_path):
+    from prefect.client.schemas.filters import (
+        ArtifactFilter,
+        ArtifactFilterFlowRunId,
+        FlowRunFilter,
+        FlowRunFilterId,
+    )
+    from prefect.context import FlowRunContext
+    from prefect.flows import flow
+
+    base_url = make_emulator()
+    seen: dict[str, object] = {}
+
+    @flow
+    async def parent():
+        seen["parent"] = FlowRunContext.get().flow_run.id
+        return await generate_batch(
+            requests=[{"prompt": f"clip {i}", "seconds": 2, "size": "96x64"} for i in range(3)],
+            model=MODEL,
+            credentials=creds(base_url),
+            storage=str(tmp_path),
+        )
+
+    videos = await parent()
+    assert creates(base_url) == 3 and all(isinstance(v, StoredVideo) for v in videos)
+    async with get_client() as client:
+        (batch_run,) = await client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(parent_flow_run_id={"any_": [seen["parent"]]})
+        )
+        task_runs = await client.read_task_runs(
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[batch_run.id]))
+        )
+        artifacts = await client.read_artifacts(
+            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[batch_run.id]))
+        )
+    names = sorted(run.name.rsplit("-", 1)[0] for run in task_runs)
+    assert names == ["generate-video-async"] * 3
+    # One progress artifact for the whole batch (at 100 %) and its table; no per-video ones.
+    assert sorted(a.type for a in artifacts) == ["progress", "table"]
+    (progress,) = [a for a in artifacts if a.type == "progress"]
+    assert float(progress.data) == 100.0
+
+
+async def test_video_artifacts_can_be_asked_for(make_emulator, tmp_path):
+    base_url = make_emulator()
+    (video,) = await generate_batch(
+        requests=[{"prompt": "an artful heron", "seconds": 2, "size": "96x64"}],
+        model=MODEL,
+        credentials=creds(base_url),
+        storage=str(tmp_path),
+        video_artifacts=True,
+    )
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    async with get_client() as client:
+        links = await client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(like_=video.job_id.lower()))
+        )
+    assert {a.type for a in links} >= {"link", "markdown"}

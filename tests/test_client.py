@@ -11,6 +11,8 @@ import hashlib
 import io
 import json
 import logging
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
@@ -515,14 +517,15 @@ def test_a_key_that_cannot_be_a_header_is_refused_without_echo(bad_key):
 # --- downloads ----------------------------------------------------------------------
 
 
-def streamed(*chunks, cut=False, seen=None, part=None, dest=None):
-    """A body that yields chunks, records whether the .part/destination existed, maybe cuts."""
+def streamed(*chunks, cut=False, seen=None, dest=None):
+    """A body that yields chunks, records whether a .part/destination existed, maybe cuts."""
 
     def body():
         for chunk in chunks:
             yield chunk
             if seen is not None:
-                seen.append((part.exists(), dest.exists()))
+                parts = list(dest.parent.glob(dest.name + ".*.part"))
+                seen.append((len(parts) == 1, dest.exists()))
         if cut:
             raise httpx.ReadError("connection reset by peer")
 
@@ -531,12 +534,11 @@ def streamed(*chunks, cut=False, seen=None, part=None, dest=None):
 
 def test_download_writes_part_then_replaces(make_client, tmp_path):
     dest = tmp_path / "out" / "video.mp4"
-    part = tmp_path / "out" / "video.mp4.part"
     seen = []
     half = len(VIDEO) // 2
     server = Server(
         lambda request: respond(
-            content=streamed(VIDEO[:half], VIDEO[half:], seen=seen, part=part, dest=dest),
+            content=streamed(VIDEO[:half], VIDEO[half:], seen=seen, dest=dest),
             headers={"content-type": "video/mp4", "content-length": str(len(VIDEO))},
         )
     )
@@ -549,10 +551,27 @@ def test_download_writes_part_then_replaces(make_client, tmp_path):
         path=dest, size=len(VIDEO), sha256=hashlib.sha256(VIDEO).hexdigest(),
         content_type="video/mp4",
     )  # fmt: skip
-    assert dest.read_bytes() == VIDEO and not part.exists()
+    assert dest.read_bytes() == VIDEO and not list(dest.parent.glob("*.part"))
     request = server.requests[0]
     assert request.url.path == "/v1/videos/video_1/content"
     assert request.headers["Authorization"] == f"Bearer {KEY}"
+
+
+def test_download_removes_parts_of_dead_processes_only(make_client, tmp_path):
+    dest = tmp_path / "video.mp4"
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    orphan = tmp_path / f"video.mp4.{dead.pid}-0.part"
+    alive = tmp_path / "video.mp4.1-0.part"  # pid 1 runs as long as the machine does
+    other = tmp_path / f"other.mp4.{dead.pid}-0.part"
+    for path in (orphan, alive, other):
+        path.write_bytes(b"half a video")
+    server = Server(lambda request: respond(content=VIDEO, headers={"content-type": "video/mp4"}))
+
+    make_client(server).download_content("video_1", dest)
+
+    assert dest.read_bytes() == VIDEO
+    assert not orphan.exists() and alive.exists() and other.exists()
 
 
 def test_download_resumes_with_range_after_a_cut(make_client, tmp_path):

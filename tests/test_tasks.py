@@ -34,9 +34,11 @@ from prefect_videogen.probe import probe_video
 from prefect_videogen.records import JobRecord, StoredVideo
 from prefect_videogen.tasks import (
     adownload_video,
+    agenerate_video,
     asubmit_video,
     await_for_video,
     download_video,
+    generate_video,
     retry_if_transient,
     submit_video,
     wait_for_video,
@@ -101,7 +103,14 @@ def pipeline(request, credentials, storage, attempt=0, probe=True):
 
 
 def test_tasks_are_real_task_objects():
-    for task in (submit_video, asubmit_video, wait_for_video, await_for_video):
+    for task in (
+        submit_video,
+        asubmit_video,
+        wait_for_video,
+        await_for_video,
+        generate_video,
+        agenerate_video,
+    ):
         assert isinstance(task, Task)
         assert callable(task.submit) and callable(task.with_options)
     assert isinstance(download_video, Task) and isinstance(adownload_video, Task)
@@ -217,6 +226,56 @@ async def test_concurrent_async_submits_submit_once(make_emulator):
     jobs = await submit_three(small("a contested async fox"), creds(base_url))
     assert len({job.job_id for job in jobs}) == 1
     assert creates(base_url) == 1
+
+
+def test_generate_video_shares_the_submit_cache(make_emulator, tmp_path):
+    base_url = make_emulator()
+    request = small("a shared-cache otter")
+
+    @flow
+    def submit_then_generate(request, credentials, storage):
+        job = submit_video(request, credentials)
+        first = generate_video(request, credentials, storage=storage, probe=True)
+        again = generate_video(request, credentials, storage=storage)
+        return job, first, again
+
+    job, first, again = submit_then_generate(request, creds(base_url), str(tmp_path))
+    assert first.job_id == again.job_id == job.job_id
+    assert creates(base_url) == 1
+    assert first.probe is not None and probe_video(first.location).size == "96x64"
+
+    @flow
+    def generate_attempt(request, credentials, storage, attempt):
+        return generate_video(request, credentials, storage=storage, attempt=attempt)
+
+    retry = generate_attempt(request, creds(base_url), str(tmp_path), 1)
+    assert retry.job_id != first.job_id and creates(base_url) == 2
+
+
+async def test_concurrent_async_generates_submit_once(make_emulator, tmp_path):
+    base_url = make_emulator(faults={"create": {"rate_slow": 1.0, "slow_seconds": 1.0}})
+
+    @flow
+    async def generate_three(request, credentials):
+        # All three store to the same path: each writes its own `.part`, then renames.
+        return await asyncio.gather(
+            *(agenerate_video(request, credentials, storage=str(tmp_path)) for _ in range(3))
+        )
+
+    videos = await generate_three(small("a contested async heron"), creds(base_url))
+    assert len({video.job_id for video in videos}) == 1
+    assert creates(base_url) == 1
+    assert len({video.location for video in videos}) == 1
+    assert probe_video(videos[0].location).size == "96x64"
+    assert list(tmp_path.rglob("*.part")) == []
+    # A later submit_video of the same request reads the record generate wrote.
+
+    @flow
+    async def submit_only(request, credentials):
+        return await asubmit_video(request, credentials)
+
+    job = await submit_only(small("a contested async heron"), creds(base_url))
+    assert job.job_id == videos[0].job_id and creates(base_url) == 1
 
 
 @pytest.mark.parametrize(
