@@ -19,15 +19,16 @@ Safety rules they keep:
 from __future__ import annotations
 
 import functools
-import glob
 import hashlib
 import inspect
 import itertools
 import json
 import logging
 import os
+import queue
 import re
 import ssl
+import threading
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -377,10 +378,18 @@ def _remove_orphaned_parts(destination: Path) -> None:
     if os.name != "posix":  # os.kill(pid, 0) is only a liveness probe on POSIX
         return
     prefix = destination.name + "."
-    for part in destination.parent.glob(glob.escape(prefix) + "*.part"):
-        pid = part.name[len(prefix) :].split("-", 1)[0]
+    with os.scandir(destination.parent) as entries:  # one C-level listing, no per-entry stat
+        parts = [e.name for e in entries if e.name.startswith(prefix) and e.name.endswith(".part")]
+    for name in parts:
+        pid = name[len(prefix) :].split("-", 1)[0]
         if pid.isdigit() and int(pid) != os.getpid() and _process_is_gone(int(pid)):
-            part.unlink(missing_ok=True)
+            (destination.parent / name).unlink(missing_ok=True)
+
+
+#: Bytes written inline before a download hands its writing and hashing to a thread.
+_INLINE_WRITE_BYTES = 4 << 20
+#: Chunks (of up to 64 KiB) that may wait for the writer thread.
+_WRITE_QUEUE_CHUNKS = 64
 
 
 class _PartFile:
@@ -389,6 +398,10 @@ class _PartFile:
     The name is this writer's own, so two downloads to one destination never write into
     the same file; parts left by a killed process are removed by the next download that
     completes to the same destination.
+
+    Past the first few MiB, chunks are written and hashed by a thread of its own, so disk
+    writes and SHA-256 (both release the GIL) overlap with reading the socket; at most
+    `_WRITE_QUEUE_CHUNKS` chunks wait for it, so memory stays bounded.
     """
 
     def __init__(self, destination: Path, buffer_size: int) -> None:
@@ -401,6 +414,9 @@ class _PartFile:
         # loses nothing already received); the file buffers `buffer_size` bytes per write.
         self._file = open(self.path, "wb", buffering=buffer_size)  # noqa: SIM115
         self._hash = hashlib.sha256()
+        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=_WRITE_QUEUE_CHUNKS)
+        self._writer: threading.Thread | None = None
+        self._write_error: BaseException | None = None
         self.size = 0
         self.expected_size: int | None = None
         self.resumable = False
@@ -443,9 +459,46 @@ class _PartFile:
         self.content_type = response.headers.get("content-type", self.content_type)
 
     def write(self, chunk: bytes) -> None:
+        if self._write_error is not None:
+            raise self._write_error
+        if self._writer is not None:
+            self._queue.put(chunk)
+        else:
+            self._write_now(chunk)
+            if self.size + len(chunk) >= _INLINE_WRITE_BYTES:
+                self._writer = threading.Thread(
+                    target=self._write_queued, name="prefect-videogen-download", daemon=True
+                )
+                self._writer.start()
+        self.size += len(chunk)
+
+    def _write_now(self, chunk: bytes) -> None:
         self._file.write(chunk)
         self._hash.update(chunk)
-        self.size += len(chunk)
+
+    def _write_queued(self) -> None:
+        while (chunk := self._queue.get()) is not None:
+            try:
+                if self._write_error is None:
+                    self._write_now(chunk)
+            except BaseException as exc:  # raised in the downloading thread by write()
+                self._write_error = exc
+            finally:
+                self._queue.task_done()
+        self._queue.task_done()
+
+    def _written(self) -> None:
+        """Wait until every queued chunk is written and hashed; raise what writing raised."""
+        if self._writer is not None:
+            self._queue.join()
+        if self._write_error is not None:
+            raise self._write_error
+
+    def _stop_writer(self) -> None:
+        if self._writer is not None:
+            self._queue.put(None)
+            self._writer.join()
+            self._writer = None
 
     def end(self) -> None:
         """Check the body was complete."""
@@ -456,6 +509,8 @@ class _PartFile:
 
     def commit(self) -> DownloadedContent:
         """fsync the part file and move it into place."""
+        self._written()
+        self._stop_writer()
         self._file.flush()
         os.fsync(self._file.fileno())
         self._file.close()
@@ -475,10 +530,12 @@ class _PartFile:
         )
 
     def discard(self) -> None:
+        self._stop_writer()
         self._file.close()
         self.path.unlink(missing_ok=True)
 
     def _restart(self) -> None:
+        self._written()
         self._file.seek(0)
         self._file.truncate()
         self._hash = hashlib.sha256()

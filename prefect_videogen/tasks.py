@@ -24,6 +24,7 @@ videos (`generate_batch` uses it): a third of the task runs, the same cache.
 
 from __future__ import annotations
 
+import logging
 import tempfile
 import time
 import uuid
@@ -290,14 +291,75 @@ def _check_probe(record: JobRecord, stored: StoredVideo, duration_tolerance: flo
         raise error from exc
 
 
-def _log_stored(stored: StoredVideo) -> None:
-    get_logger().info(
+def _log_stored(stored: StoredVideo, detailed: bool = True) -> None:
+    get_logger().log(
+        logging.INFO if detailed else logging.DEBUG,
         "Stored video %s (%s bytes, sha256 %s) at %s",
         stored.job_id,
         stored.size_bytes,
         stored.sha256[:12],
         stored.uri,
     )
+
+
+# --------------------------------------------------------------------------------------
+# The work of each task, on a client the caller opened (`generate_video` opens one for all)
+
+
+def _log_submitted(record: JobRecord) -> None:
+    get_logger().info(
+        "Submitted %s %s video job %s (attempt %d)",
+        record.model,
+        record.mode,
+        record.job_id,
+        record.attempt,
+    )
+
+
+def _submit(client: Any, request: Any, credentials: Any, attempt: int) -> JobRecord:
+    normalized, family = normalize_request(request)
+    key = _idempotency_key(normalized, attempt, credentials)
+    job = client.create(normalized, idempotency_key=key)
+    record = _submitted_record(job, normalized, family, attempt)
+    _log_submitted(record)
+    return record
+
+
+async def _asubmit(client: Any, request: Any, credentials: Any, attempt: int) -> JobRecord:
+    normalized, family = normalize_request(request)
+    key = _idempotency_key(normalized, attempt, credentials)
+    job = await client.create(normalized, idempotency_key=key)
+    record = _submitted_record(job, normalized, family, attempt)
+    _log_submitted(record)
+    return record
+
+
+def _wait(client: Any, record: JobRecord, progress: bool, options: dict[str, Any]) -> JobRecord:
+    try:
+        done = client.wait(
+            record.job_id,
+            model=record.model,
+            on_update=ProgressReporter(record, detailed=progress),
+            **options,
+        )
+    except VideoGenerationFailed as exc:
+        raise _failed(record, exc) from None
+    return _finished_record(record, done)
+
+
+async def _await(
+    client: Any, record: JobRecord, progress: bool, options: dict[str, Any]
+) -> JobRecord:
+    try:
+        done = await client.wait(
+            record.job_id,
+            model=record.model,
+            on_update=AsyncProgressReporter(record, detailed=progress),
+            **options,
+        )
+    except VideoGenerationFailed as exc:
+        raise _failed(record, exc) from None
+    return _finished_record(record, done)
 
 
 # --------------------------------------------------------------------------------------
@@ -355,19 +417,9 @@ def submit_video(request: Any, credentials: Any, attempt: int = 0) -> JobRecord:
         ```
     """
     credentials = _check_credentials(credentials)
-    normalized, family = normalize_request(request)
-    key = _idempotency_key(normalized, attempt, credentials)
+    normalize_request(request)  # a bad request fails before a client exists
     with credentials.get_client() as client:
-        job = client.create(normalized, idempotency_key=key)
-    record = _submitted_record(job, normalized, family, attempt)
-    get_logger().info(
-        "Submitted %s %s video job %s (attempt %d)",
-        normalized.model,
-        normalized.mode,
-        job.id,
-        attempt,
-    )
-    return record
+        return _submit(client, request, credentials, attempt)
 
 
 @task(
@@ -403,19 +455,9 @@ async def asubmit_video(request: Any, credentials: Any, attempt: int = 0) -> Job
         ```
     """
     credentials = _check_credentials(credentials)
-    normalized, family = normalize_request(request)
-    key = _idempotency_key(normalized, attempt, credentials)
+    normalize_request(request)  # a bad request fails before a client exists
     async with credentials.get_async_client() as client:
-        job = await client.create(normalized, idempotency_key=key)
-    record = _submitted_record(job, normalized, family, attempt)
-    get_logger().info(
-        "Submitted %s %s video job %s (attempt %d)",
-        normalized.model,
-        normalized.mode,
-        job.id,
-        attempt,
-    )
-    return record
+        return await _asubmit(client, request, credentials, attempt)
 
 
 # --------------------------------------------------------------------------------------
@@ -481,18 +523,9 @@ def wait_for_video(
     """
     credentials = _check_credentials(credentials)
     record = _as_record(job, model)
-    reporter = ProgressReporter(record, detailed=progress)
-    try:
-        with credentials.get_client() as client:
-            done = client.wait(
-                record.job_id,
-                model=record.model,
-                on_update=reporter,
-                **_wait_options(timeout, poll_interval, max_poll_interval),
-            )
-    except VideoGenerationFailed as exc:
-        raise _failed(record, exc) from None
-    return _finished_record(record, done)
+    options = _wait_options(timeout, poll_interval, max_poll_interval)
+    with credentials.get_client() as client:
+        return _wait(client, record, progress, options)
 
 
 @task(
@@ -534,18 +567,9 @@ async def await_for_video(
     """
     credentials = _check_credentials(credentials)
     record = _as_record(job, model)
-    reporter = AsyncProgressReporter(record, detailed=progress)
-    try:
-        async with credentials.get_async_client() as client:
-            done = await client.wait(
-                record.job_id,
-                model=record.model,
-                on_update=reporter,
-                **_wait_options(timeout, poll_interval, max_poll_interval),
-            )
-    except VideoGenerationFailed as exc:
-        raise _failed(record, exc) from None
-    return _finished_record(record, done)
+    options = _wait_options(timeout, poll_interval, max_poll_interval)
+    async with credentials.get_async_client() as client:
+        return await _await(client, record, progress, options)
 
 
 # --------------------------------------------------------------------------------------
@@ -604,6 +628,70 @@ async def _afetch_thumbnail(client: Any, record: JobRecord, video: Path) -> str 
         except VideoGenError as exc:
             get_logger().debug("No thumbnail for %s from the server: %s", record.job_id, exc)
         return await anyio.to_thread.run_sync(lambda: frame_thumbnail(video, max_px=max_px))
+
+
+def _download(
+    client: Any,
+    record: JobRecord,
+    block: Any,
+    path_template: str | None,
+    *,
+    probe: bool,
+    duration_tolerance: float | None,
+    thumbnail: bool,
+    artifacts: bool,
+) -> StoredVideo:
+    path = _plan_path(record, path_template)
+    started = time.monotonic()
+    with open_target(block, path) as target:
+        content = _fetch(client, record, target.local_path)
+        probed = probe_video(target.local_path) if probe else None
+        thumb = (
+            _fetch_thumbnail(client, record, target.local_path) if thumbnail and artifacts else None
+        )
+        target.store()
+        stored = _stored_record(record, target, content, probed, started)
+        target.write_sidecar(_sidecar_bytes(stored))
+    _log_stored(stored, artifacts)
+    _check_probe(record, stored, duration_tolerance)
+    if artifacts:
+        create_video_artifacts(stored, thumb)
+    emit_video_completed(stored)
+    return stored
+
+
+async def _adownload(
+    client: Any,
+    record: JobRecord,
+    block: Any,
+    path_template: str | None,
+    *,
+    probe: bool,
+    duration_tolerance: float | None,
+    thumbnail: bool,
+    artifacts: bool,
+) -> StoredVideo:
+    import anyio
+
+    path = _plan_path(record, path_template)
+    started = time.monotonic()
+    with open_target(block, path) as target:
+        content = await _afetch(client, record, target.local_path)
+        probed = await anyio.to_thread.run_sync(probe_video, target.local_path) if probe else None
+        thumb = (
+            await _afetch_thumbnail(client, record, target.local_path)
+            if thumbnail and artifacts
+            else None
+        )
+        await target.astore()
+        stored = _stored_record(record, target, content, probed, started)
+        await target.awrite_sidecar(_sidecar_bytes(stored))
+    _log_stored(stored, artifacts)
+    _check_probe(record, stored, duration_tolerance)
+    if artifacts:
+        await acreate_video_artifacts(stored, thumb)
+    emit_video_completed(stored)
+    return stored
 
 
 @task(
@@ -678,23 +766,9 @@ def download_video(
     credentials = _check_credentials(credentials)
     record = _as_record(job, model)
     block = resolve_storage(storage)
-    path = _plan_path(record, path_template)
-    started = time.monotonic()
-    with credentials.get_client() as client, open_target(block, path) as target:
-        content = _fetch(client, record, target.local_path)
-        probed = probe_video(target.local_path) if probe else None
-        thumb = (
-            _fetch_thumbnail(client, record, target.local_path) if thumbnail and artifacts else None
-        )
-        target.store()
-        stored = _stored_record(record, target, content, probed, started)
-        target.write_sidecar(_sidecar_bytes(stored))
-    _log_stored(stored)
-    _check_probe(record, stored, duration_tolerance)
-    if artifacts:
-        create_video_artifacts(stored, thumb)
-    emit_video_completed(stored)
-    return stored
+    options = {"probe": probe, "duration_tolerance": duration_tolerance, "artifacts": artifacts}
+    with credentials.get_client() as client:
+        return _download(client, record, block, path_template, thumbnail=thumbnail, **options)
 
 
 @task(
@@ -737,33 +811,14 @@ async def adownload_video(
         print(asyncio.run(fetch("video_123")))
         ```
     """
-    import anyio
-
     credentials = _check_credentials(credentials)
     record = _as_record(job, model)
     block = await aresolve_storage(storage)
-    path = _plan_path(record, path_template)
-    started = time.monotonic()
+    options = {"probe": probe, "duration_tolerance": duration_tolerance, "artifacts": artifacts}
     async with credentials.get_async_client() as client:
-        with open_target(block, path) as target:
-            content = await _afetch(client, record, target.local_path)
-            probed = (
-                await anyio.to_thread.run_sync(probe_video, target.local_path) if probe else None
-            )
-            thumb = (
-                await _afetch_thumbnail(client, record, target.local_path)
-                if thumbnail and artifacts
-                else None
-            )
-            await target.astore()
-            stored = _stored_record(record, target, content, probed, started)
-            await target.awrite_sidecar(_sidecar_bytes(stored))
-    _log_stored(stored)
-    _check_probe(record, stored, duration_tolerance)
-    if artifacts:
-        await acreate_video_artifacts(stored, thumb)
-    emit_video_completed(stored)
-    return stored
+        return await _adownload(
+            client, record, block, path_template, thumbnail=thumbnail, **options
+        )
 
 
 # --------------------------------------------------------------------------------------
@@ -776,7 +831,7 @@ def _reused(record: Any) -> JobRecord:
     return cached
 
 
-def _submit_once(request: Any, credentials: Any, attempt: int) -> JobRecord:
+def _submit_once(client: Any, request: Any, credentials: Any, attempt: int) -> JobRecord:
     """`submit_video`'s work under its cache, without a task run of its own.
 
     Same key, result store and lock as the task's cache policy: the lock is held while the
@@ -793,14 +848,14 @@ def _submit_once(request: Any, credentials: Any, attempt: int) -> JobRecord:
     try:
         if store.exists(key):
             return _reused(store.read(key, holder=holder))
-        submitted = submit_video.fn(normalized, credentials, attempt=attempt)
+        submitted = _submit(client, normalized, credentials, attempt)
         store.write(submitted, key=key, holder=holder)
         return submitted
     finally:
         store.release_lock(key, holder=holder)
 
 
-async def _asubmit_once(request: Any, credentials: Any, attempt: int) -> JobRecord:
+async def _asubmit_once(client: Any, request: Any, credentials: Any, attempt: int) -> JobRecord:
     """Async twin of `_submit_once`."""
     from prefect.results import get_result_store
 
@@ -812,7 +867,7 @@ async def _asubmit_once(request: Any, credentials: Any, attempt: int) -> JobReco
     try:
         if await store.aexists(key):
             return _reused(await store.aread(key, holder=holder))
-        submitted = await asubmit_video.fn(normalized, credentials, attempt=attempt)
+        submitted = await _asubmit(client, normalized, credentials, attempt)
         await store.awrite(submitted, key=key, holder=holder)
         return submitted
     finally:
@@ -882,18 +937,23 @@ def generate_video(
         ```
     """
     credentials = _check_credentials(credentials)
-    job = _submit_once(request, credentials, attempt)
-    with track_in_flight(job, credentials):
-        done = wait_for_video.fn(job, credentials, timeout=timeout, progress=artifacts)
-    return download_video.fn(
-        done,
-        credentials,
-        storage=storage,
-        path_template=path_template,
-        probe=probe,
-        duration_tolerance=duration_tolerance,
-        artifacts=artifacts,
-    )
+    normalize_request(request)  # a bad request fails before anything else
+    block = resolve_storage(storage)
+    options = _wait_options(timeout, None, None)
+    with credentials.get_client() as client:  # one client (and connection) for all three steps
+        job = _submit_once(client, request, credentials, attempt)
+        with track_in_flight(job, credentials):
+            done = _wait(client, job, artifacts, options)
+        return _download(
+            client,
+            done,
+            block,
+            path_template,
+            probe=probe,
+            duration_tolerance=duration_tolerance,
+            thumbnail=True,
+            artifacts=artifacts,
+        )
 
 
 @task(
@@ -938,15 +998,20 @@ async def agenerate_video(
         ```
     """
     credentials = _check_credentials(credentials)
-    job = await _asubmit_once(request, credentials, attempt)
-    with track_in_flight(job, credentials):
-        done = await await_for_video.fn(job, credentials, timeout=timeout, progress=artifacts)
-    return await adownload_video.fn(
-        done,
-        credentials,
-        storage=storage,
-        path_template=path_template,
-        probe=probe,
-        duration_tolerance=duration_tolerance,
-        artifacts=artifacts,
-    )
+    normalize_request(request)  # a bad request fails before anything else
+    block = await aresolve_storage(storage)
+    options = _wait_options(timeout, None, None)
+    async with credentials.get_async_client() as client:  # one client for all three steps
+        job = await _asubmit_once(client, request, credentials, attempt)
+        with track_in_flight(job, credentials):
+            done = await _await(client, job, artifacts, options)
+        return await _adownload(
+            client,
+            done,
+            block,
+            path_template,
+            probe=probe,
+            duration_tolerance=duration_tolerance,
+            thumbnail=True,
+            artifacts=artifacts,
+        )

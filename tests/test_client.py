@@ -7,6 +7,7 @@ emulator tests at the end of the file run the client over real HTTP.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import io
 import json
@@ -22,7 +23,7 @@ import pytest
 from PIL import Image
 
 from prefect_videogen import client as client_module
-from prefect_videogen.client import DownloadedContent, VideoGenClient
+from prefect_videogen.client import AsyncVideoGenClient, DownloadedContent, VideoGenClient
 from prefect_videogen.emulator import get_stats, run_emulator, set_faults
 from prefect_videogen.exceptions import (
     APIConnectionError,
@@ -620,9 +621,12 @@ def test_download_resumes_with_range_after_a_cut(make_client, tmp_path):
         ),
     ],
 )  # fmt: skip
+@pytest.mark.parametrize("writer", ["inline", "thread"])
 def test_download_restarts_when_resuming_is_not_possible(
-    make_client, tmp_path, first_headers, second, ranges
+    make_client, tmp_path, monkeypatch, first_headers, second, ranges, writer
 ):
+    if writer == "thread":  # hand writing and hashing to the writer thread from byte 0
+        monkeypatch.setattr(client_module, "_INLINE_WRITE_BYTES", 0)
     headers = {"content-length": str(len(VIDEO)), **first_headers}
     server = Server(
         lambda request: respond(content=streamed(VIDEO[:1000], cut=True), headers=headers),
@@ -962,6 +966,33 @@ def test_download_resumes_after_a_dropped_connection(tmp_path):
     assert ranges == [None, "bytes=5000-"]
     assert content.sha256 == stats["jobs"][job.id]["sha256"]
     assert list(tmp_path.iterdir()) == [tmp_path / "v.mp4"]
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_a_large_download_resumes_through_the_writer_thread(tmp_path, mode):
+    size = 12 << 20  # past the inline part: chunks go to the writer thread
+    with run_emulator(dialect="openai", latency=0.3, fps=4, pad_content_to=size) as base_url:
+        with VideoGenClient(base_url, "sk-emulator") as client:
+            job = client.wait(client.create(t2v()).id, min_interval=0.05)
+        set_faults(base_url, content={"script": ["drop"], "drop_after_bytes": 7 << 20})
+        destination = tmp_path / "v.mp4"
+        if mode == "sync":
+            with VideoGenClient(base_url, "sk-emulator") as client:
+                content = client.download_content(job.id, destination)
+        else:
+
+            async def download():
+                async with AsyncVideoGenClient(base_url, "sk-emulator") as client:
+                    return await client.download_content(job.id, destination)
+
+            content = asyncio.run(download())
+        stats = get_stats(base_url)
+
+    assert stats["faults"]["content"]["drop"] == 1 and stats["requests"]["content"] == 2
+    assert content.size == destination.stat().st_size == size
+    assert content.sha256 == stats["jobs"][job.id]["sha256"]
+    assert hashlib.sha256(destination.read_bytes()).hexdigest() == content.sha256
+    assert list(tmp_path.iterdir()) == [destination]
 
 
 def test_gateway_errors_over_http():
