@@ -8,11 +8,12 @@ Run:
 its defaults otherwise) runs once, then `--runs` more times with the same parameters and the
 same result storage. Every run is a fresh child process (`--child`), as a rerun after a crash
 or a retry from the UI would be; its wall time is measured around the flow call (imports
-and process start excluded, reported apart as "process"). The `submit_video` task is cached
-on the normalized request + attempt + base URL and its result persisted as JSON, so a rerun
-should find every job id and submit nothing: the emulator's submission counter is read after
-each run. The wait and download tasks are not cached by design (a rerun checks the job and
-fetches the video again), so their requests are counted too.
+and process start excluded, reported apart as "process"). Each video is one
+`generate_video` task run whose submission goes through `submit_video`'s cache (the
+normalized request + attempt + base URL, the record persisted as JSON), so a rerun should
+find every job id and submit nothing: the emulator's submission counter is read after each
+run. Waiting and downloading are not cached by design (a rerun checks the job and fetches
+the video again), so their requests are counted too.
 
 Baseline: the first, uncached run of the same flow (ratio = rerun / first run).
 The emulator runs in its own process (`serve()` in a child `python -c`); the Prefect server
