@@ -193,7 +193,8 @@ def report(args, runs: list[dict], server) -> None:
                     "server (`prefect_test_harness`, its own process) started in "
                     f"**{server.start_seconds:.1f} s** (not included). Flow: `generate_batch` "
                     f"with {args.videos} distinct requests (sora-2, 4 s, 1280x720), "
-                    "LocalFileSystem, defaults otherwise (probe on, thumbnails on). Baseline: "
+                    "LocalFileSystem, defaults otherwise (probe on, per-video artifacts and "
+                    "thumbnails off). Baseline: "
                     "**the first, uncached run**. Wall = the flow call; 'process' adds the "
                     "child's start and imports."
                 )

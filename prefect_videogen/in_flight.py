@@ -39,6 +39,14 @@ def track_in_flight(record: JobRecord, credentials: VideoGenCredentials) -> Iter
     `BaseException` that is not an `Exception`), the remote job is deleted right here, in the
     process that knows it: a served or deployed run's cancellation hooks run in another
     process. Jobs of runs killed outright stay registered for the crash hook.
+
+    Example:
+        ```python
+        from prefect_videogen.in_flight import track_in_flight
+
+        with track_in_flight(job, credentials):  # a JobRecord from submit_video
+            client.wait(job.job_id, model=job.model)
+        ```
     """
     run_id = _flow_run_id()
     if run_id is None:
