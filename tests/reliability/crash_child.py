@@ -1,26 +1,40 @@
-"""Child process of the crash tests: run `text_to_video` once and print the stored record.
+"""Child process of the crash tests: run one flow once and print the stored record.
 
-Usage: `python crash_child.py <base_url> <storage_dir> <prompt>`. Prefect settings come from
-the environment the test gives (API URL of the test server, result storage and home
-directories shared between the crashed run and its rerun). The last line printed is the
-`StoredVideo` as JSON.
+Usage: `python crash_child.py <base_url> <storage_dir> <prompt> [text_to_video|generate_batch]`.
+`generate_batch` runs a batch of that one video (its `generate-video-async` task path).
+Prefect settings come from the environment the test gives (API URL of the test server,
+result storage and home directories shared between the crashed run and its rerun). The
+last line printed is the `StoredVideo` as JSON.
 """
 
 from __future__ import annotations
 
+import asyncio
 import sys
 
 from prefect_videogen.credentials import VideoGenCredentials
-from prefect_videogen.flows import text_to_video
+from prefect_videogen.flows import generate_batch, text_to_video
 
 MODEL = "emu-video"
 SIZE = "64x64"
 SECONDS = 2
 
 
-def main(base_url: str, storage: str, prompt: str) -> None:
+def main(base_url: str, storage: str, prompt: str, flow: str = "text_to_video") -> None:
     credentials = VideoGenCredentials(base_url=base_url, api_key="sk-emulator")
-    print("child: running text_to_video", flush=True)
+    print(f"child: running {flow}", flush=True)
+    if flow == "generate_batch":
+        (stored,) = asyncio.run(
+            generate_batch(
+                requests=[{"prompt": prompt, "seconds": SECONDS, "size": SIZE}],
+                model=MODEL,
+                credentials=credentials,
+                storage=storage,
+                timeout=120,
+            )
+        )
+        print(stored.model_dump_json(), flush=True)
+        return
     stored = text_to_video(
         prompt,
         model=MODEL,
@@ -34,4 +48,4 @@ def main(base_url: str, storage: str, prompt: str) -> None:
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:4])
+    main(*sys.argv[1:5])

@@ -5,9 +5,10 @@ test runs in-process, on the Prefect test server, with result storage and `PREFE
 directories that the rerun shares. The test watches the emulator's counters and sends
 SIGKILL at the chosen moment, then runs the same flow again in a new child:
 
-- killed mid-poll: the rerun resumes the same job id (the submit task's persisted cache
-  hit), makes no new create request at all, and stores a video that decodes and matches
-  the emulator's bytes, with no partial or temporary file left anywhere in the output;
+- killed mid-poll (in `text_to_video`, and in `generate_batch`'s one-task-per-video path):
+  the rerun resumes the same job id (the submit cache's persisted record), makes no new
+  create request at all, and stores a video that decodes and matches the emulator's bytes,
+  with no partial or temporary file left anywhere in the output;
 - killed mid-download (the video response is held back, so `<video>.part` is open): the
   rerun still makes no new submission and leaves no `.part` file behind.
 """
@@ -91,9 +92,9 @@ def crash_env(tmp_path, run_nonce) -> Iterator[Callable[..., Child]]:
     }
     children: list[Child] = []
 
-    def start(base_url: str, storage: Path, prompt: str) -> Child:
+    def start(base_url: str, storage: Path, prompt: str, flow: str = "text_to_video") -> Child:
         log = tmp_path / f"child-{len(children)}.log"
-        child = Child(env, [base_url, str(storage), prompt], log)
+        child = Child(env, [base_url, str(storage), prompt, flow], log)
         children.append(child)
         return child
 
@@ -129,14 +130,15 @@ def _assert_intact(stored: StoredVideo, job: dict, storage: Path) -> None:
     assert leftovers(storage) == []
 
 
+@pytest.mark.parametrize("flow", ["text_to_video", "generate_batch"])
 def test_kill_mid_poll_then_rerun_resumes_the_same_job(
-    make_emulator, crash_env, run_nonce, tmp_path
+    make_emulator, crash_env, run_nonce, tmp_path, flow
 ):
     base_url = make_emulator(latency=8.0, fps=2, poll_after_ms=300)
     storage = tmp_path / "videos"
-    prompt = f"crash {run_nonce}: a lantern swinging in the wind"
+    prompt = f"crash {run_nonce}: a lantern swinging in the wind ({flow})"
 
-    first = crash_env(base_url, storage, prompt)
+    first = crash_env(base_url, storage, prompt, flow)
 
     def polled_a_few_times() -> bool:
         jobs = get_stats(base_url)["jobs"]
@@ -149,7 +151,7 @@ def test_kill_mid_poll_then_rerun_resumes_the_same_job(
     assert job["downloads"] == 0
     assert leftovers(storage) == [] and not list(storage.rglob("*.mp4"))
 
-    stored = crash_env(base_url, storage, prompt).finish()
+    stored = crash_env(base_url, storage, prompt, flow).finish()
 
     stats = get_stats(base_url)
     assert stored.job_id == job_id
