@@ -921,7 +921,7 @@ def generate_video(
 
     Example:
         ```python
-        from prefect import flow
+        from prefect import flow, unmapped
         from prefect_videogen.credentials import VideoGenCredentials
         from prefect_videogen.families import VideoRequest
         from prefect_videogen.tasks import generate_video
@@ -930,7 +930,7 @@ def generate_video(
         def many(prompts: list[str]) -> list[str]:
             credentials = VideoGenCredentials.load("default")
             requests = [VideoRequest(model="sora-2", prompt=p, seconds=4) for p in prompts]
-            futures = generate_video.map(requests, credentials, storage="./videos")
+            futures = generate_video.map(requests, unmapped(credentials), storage="./videos")
             return [video.uri for video in futures.result()]
 
         print(many(["a red fox in snow", "a heron at dawn"]))
