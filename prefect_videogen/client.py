@@ -295,7 +295,7 @@ def _error_from_response(
             "been created and billed; look for it before submitting again."
         )
     if status >= 500 and status != 501:  # 501 Not Implemented will not change on retry
-        return ServerError(message, **details)
+        return ServerError(message, retry_after=_retry_after(response.headers), **details)
     return APIError(message, **details)
 
 

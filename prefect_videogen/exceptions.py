@@ -10,7 +10,7 @@ VideoGenError
 │   ├── NotFoundError          404, or a gateway's 400 `task_not_exist`
 │   ├── ContentExpiredError    the job's result is gone (expired, 410, upstream 502 on /content)
 │   ├── RateLimitError         429; `retry_after` holds the server's hint in seconds
-│   └── ServerError            5xx
+│   └── ServerError            5xx; `retry_after` as well when a 503 sends one
 ├── APIConnectionError         the request did not reach the server or no answer came back
 ├── SubmissionUncertainError   a create request was sent but no answer came back: a job may exist
 ├── VideoGenerationFailed      the job ended in `failed`; carries the provider's code and message
@@ -159,7 +159,15 @@ class RateLimitError(APIError):
 
 
 class ServerError(APIError):
-    """5xx: the server failed; retrying later can help."""
+    """5xx: the server failed; retrying later can help.
+
+    `retry_after` is the server's hint in seconds when it sent one (a 503 may carry
+    `Retry-After`); retries wait that long.
+    """
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
+        self.retry_after = retry_after
+        super().__init__(message, **kwargs)
 
 
 class APIConnectionError(VideoGenError):

@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from prefect_videogen.exceptions import RateLimitError, VideoGenError, is_transient
+from prefect_videogen.exceptions import RateLimitError, ServerError, VideoGenError, is_transient
 
 __all__ = ["Backoff", "aretry_call", "retry_call"]
 
@@ -63,14 +63,15 @@ class Backoff:
 
         Args:
             retries_taken: How many retries were already made (0 before the first retry).
-            error: The error that ended the last attempt; a `RateLimitError` with a
-                `retry_after` hint sets the delay.
+            error: The error that ended the last attempt; a `RateLimitError` or
+                `ServerError` with a `retry_after` hint sets the delay.
 
         Returns:
             The delay in seconds, never negative.
         """
-        if isinstance(error, RateLimitError) and error.retry_after is not None:
-            return max(0.0, min(error.retry_after, self.max_retry_after))
+        hint = error.retry_after if isinstance(error, RateLimitError | ServerError) else None
+        if hint is not None:
+            return max(0.0, min(hint, self.max_retry_after))
         delay = min(self.initial_delay * 2**retries_taken, self.max_delay)
         return max(0.0, delay * (1 - self.jitter * random.random()))
 

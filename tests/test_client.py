@@ -187,7 +187,11 @@ ERROR_CASES = [
     pytest.param(
         respond(503, text="<html><body><h1>503 Service Unavailable</h1></body></html>",
                 headers={"content-type": "text/html"}),
-        ServerError, {"status_code": 503}, id="html-503",
+        ServerError, {"status_code": 503, "retry_after": None}, id="html-503",
+    ),
+    pytest.param(
+        respond(503, text="overloaded", headers={"Retry-After": "5"}),
+        ServerError, {"status_code": 503, "retry_after": 5.0}, id="503-retry-after",
     ),
     pytest.param(
         respond(501, {"code": "not_implemented", "message": "not implemented", "data": None}),
@@ -291,6 +295,14 @@ def test_retry_after_is_honoured(make_client, delays):
     assert client.retrieve("video_1").id == "video_1"
     assert delays == [2.0, 2.0]
     assert len(server.requests) == 3
+
+
+def test_retry_after_of_a_503_is_honoured(make_client, delays):
+    server = Server(respond(503, text="overloaded", headers={"Retry-After": "3"}), respond())
+    client = make_client(server)
+
+    assert client.retrieve("video_1").id == "video_1"
+    assert delays == [3.0]
 
 
 def test_retry_after_is_capped(make_client, delays):
