@@ -270,6 +270,31 @@ def check_size(
     raise InvalidRequestError("size", value=given, allowed=text, model=model)
 
 
+def check_ratio_size(
+    given: str | None, spec: ModelSpec, ratios: Iterable[str], *, examples: str
+) -> str:
+    """The aspect ratio a size names, for families that take ratios ("16:9").
+
+    `given` may be one of `ratios` or a "WxH" size, read as its nearest ratio; None gives
+    the model's default size. Anything else is an `InvalidRequestError` naming the ratios
+    and `examples` of WxH sizes.
+    """
+    if given is None:
+        return spec.default_size
+    text = given.strip()
+    ratio = text if text in ratios else None
+    dims = parse_wxh(text)
+    if dims is not None:
+        ratio = nearest_ratio(*dims, tuple(ratios))
+    return check_size(
+        given,
+        ratio,
+        spec.sizes,
+        model=spec.model,
+        notation=f"or a WxH size of one of these ratios, e.g. {examples}",
+    )
+
+
 def check_params(params: Mapping[str, Any], params_model: type[BaseModel], *, model: str) -> dict:
     """Validate `params` against the family's typed model; return them with defaults applied.
 

@@ -38,11 +38,9 @@ from prefect_videogen.families.checks import (
     ProviderFamily,
     as_upload,
     check_image,
-    check_size,
+    check_ratio_size,
     deep_merge,
     images_of,
-    nearest_ratio,
-    parse_wxh,
 )
 from prefect_videogen.models import VideoStatus
 
@@ -135,20 +133,7 @@ class JimengFamily(ProviderFamily):
         """Check a Jimeng request; fill seconds (5) and size (16:9), size as an aspect ratio."""
         spec, seconds, params, metadata = self.check_common(request)
         model = spec.model
-        size = spec.default_size
-        if request.size is not None:
-            given = request.size.strip()
-            ratio = given if given in _RATIOS else None
-            dims = parse_wxh(given)
-            if dims is not None:
-                ratio = nearest_ratio(*dims, _RATIOS)
-            size = check_size(
-                request.size,
-                ratio,
-                spec.sizes,
-                model=model,
-                notation="or a WxH size of one of these ratios, e.g. 1280x720",
-            )
+        size = check_ratio_size(request.size, spec, _RATIOS, examples="1280x720")
         images = images_of(request)
         for field, image in images:
             check_image(

@@ -33,11 +33,9 @@ from prefect_videogen.families.checks import (
     ALL_MODES,
     ProviderFamily,
     check_image,
-    check_size,
+    check_ratio_size,
     deep_merge,
     images_of,
-    nearest_ratio,
-    parse_wxh,
 )
 from prefect_videogen.images import ImageInput
 from prefect_videogen.models import VideoStatus
@@ -200,20 +198,9 @@ class KlingFamily(ProviderFamily):
         """Check a Kling request; fill seconds (5) and size (16:9), size as an aspect ratio."""
         spec, seconds, params, metadata = self.check_common(request)
         model = spec.model
-        size = spec.default_size
-        if request.size is not None:
-            given = request.size.strip()
-            ratio = given if given in _RATIOS else None
-            dims = parse_wxh(given)
-            if dims is not None:
-                ratio = nearest_ratio(*dims, _RATIOS)
-            size = check_size(
-                request.size,
-                ratio,
-                spec.sizes,
-                model=model,
-                notation="or a WxH size of one of these ratios, e.g. 1280x720, 720x1280, 1024x1024",
-            )
+        size = check_ratio_size(
+            request.size, spec, _RATIOS, examples="1280x720, 720x1280, 1024x1024"
+        )
         if "cfg_scale" in params and model.startswith("kling-v2"):
             raise InvalidRequestError(
                 "params.cfg_scale",
