@@ -40,8 +40,8 @@ __all__ = [
     "SUBMIT_CACHE_POLICY",
     "SubmitCachePolicy",
     "SubmitLockManager",
-    "credentials_cache_key",
     "normalize_request",
+    "normalized_cache_key",
     "submit_cache_key",
 ]
 
@@ -80,14 +80,19 @@ def submit_cache_key(request: Any, *, attempt: int = 0, base_url: str = "") -> s
         ```
     """
     normalized, _ = normalize_request(request)
+    return _digest(normalized, attempt, base_url)
+
+
+def normalized_cache_key(normalized: Any, credentials: Any, attempt: int = 0) -> str:
+    """`submit_cache_key` of a request `normalize_request` already returned, for a call with
+    these credentials (only their `base_url` counts). Saves validating the request again."""
+    base_url = getattr(credentials, "base_url", None)
+    return _digest(normalized, attempt, str(base_url) if base_url else "")
+
+
+def _digest(normalized: Any, attempt: int, base_url: str) -> str:
     material = f"{CACHE_NAMESPACE}|{normalized.fingerprint()}|{int(attempt)}|{base_url.rstrip('/')}"
     return hashlib.sha256(material.encode()).hexdigest()
-
-
-def credentials_cache_key(request: Any, credentials: Any, attempt: int = 0) -> str:
-    """`submit_cache_key` for a call with these credentials (only their `base_url` counts)."""
-    base_url = getattr(credentials, "base_url", None)
-    return submit_cache_key(request, attempt=attempt, base_url=str(base_url) if base_url else "")
 
 
 @dataclass
@@ -117,8 +122,9 @@ class SubmitCachePolicy(CachePolicy):
     ) -> str | None:
         """The key for one call of the submit task, or None for an invalid request."""
         try:
-            return credentials_cache_key(
-                inputs["request"], inputs.get("credentials"), int(inputs.get("attempt") or 0)
+            normalized, _ = normalize_request(inputs["request"])
+            return normalized_cache_key(
+                normalized, inputs.get("credentials"), int(inputs.get("attempt") or 0)
             )
         except InvalidRequestError:
             return None

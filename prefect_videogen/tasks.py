@@ -34,7 +34,7 @@ from typing import Any
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from prefect_videogen.caching import SUBMIT_CACHE_POLICY, credentials_cache_key, normalize_request
+from prefect_videogen.caching import SUBMIT_CACHE_POLICY, normalize_request, normalized_cache_key
 from prefect_videogen.exceptions import (
     APIError,
     AuthenticationError,
@@ -130,8 +130,8 @@ def _check_credentials(credentials: Any) -> Any:
     return credentials
 
 
-def _idempotency_key(request: Any, attempt: int, credentials: Any) -> str:
-    return "prefect-videogen-" + credentials_cache_key(request, credentials, attempt)[:40]
+def _idempotency_key(cache_key: str) -> str:
+    return "prefect-videogen-" + cache_key[:40]
 
 
 def _submitted_record(job: VideoJob, request: Any, family: Any, attempt: int) -> JobRecord:
@@ -316,19 +316,17 @@ def _log_submitted(record: JobRecord) -> None:
     )
 
 
-def _submit(client: Any, request: Any, credentials: Any, attempt: int) -> JobRecord:
-    normalized, family = normalize_request(request)
-    key = _idempotency_key(normalized, attempt, credentials)
-    job = client.create(normalized, idempotency_key=key)
+def _submit(client: Any, normalized: Any, family: Any, attempt: int, cache_key: str) -> JobRecord:
+    job = client.create(normalized, idempotency_key=_idempotency_key(cache_key))
     record = _submitted_record(job, normalized, family, attempt)
     _log_submitted(record)
     return record
 
 
-async def _asubmit(client: Any, request: Any, credentials: Any, attempt: int) -> JobRecord:
-    normalized, family = normalize_request(request)
-    key = _idempotency_key(normalized, attempt, credentials)
-    job = await client.create(normalized, idempotency_key=key)
+async def _asubmit(
+    client: Any, normalized: Any, family: Any, attempt: int, cache_key: str
+) -> JobRecord:
+    job = await client.create(normalized, idempotency_key=_idempotency_key(cache_key))
     record = _submitted_record(job, normalized, family, attempt)
     _log_submitted(record)
     return record
@@ -417,9 +415,10 @@ def submit_video(request: Any, credentials: Any, attempt: int = 0) -> JobRecord:
         ```
     """
     credentials = _check_credentials(credentials)
-    normalize_request(request)  # a bad request fails before a client exists
+    normalized, family = normalize_request(request)  # a bad request fails before a client exists
+    key = normalized_cache_key(normalized, credentials, attempt)
     with credentials.get_client() as client:
-        return _submit(client, request, credentials, attempt)
+        return _submit(client, normalized, family, attempt, key)
 
 
 @task(
@@ -455,9 +454,10 @@ async def asubmit_video(request: Any, credentials: Any, attempt: int = 0) -> Job
         ```
     """
     credentials = _check_credentials(credentials)
-    normalize_request(request)  # a bad request fails before a client exists
+    normalized, family = normalize_request(request)  # a bad request fails before a client exists
+    key = normalized_cache_key(normalized, credentials, attempt)
     async with credentials.get_async_client() as client:
-        return await _asubmit(client, request, credentials, attempt)
+        return await _asubmit(client, normalized, family, attempt, key)
 
 
 # --------------------------------------------------------------------------------------
@@ -831,7 +831,9 @@ def _reused(record: Any) -> JobRecord:
     return cached
 
 
-def _submit_once(client: Any, request: Any, credentials: Any, attempt: int) -> JobRecord:
+def _submit_once(
+    client: Any, normalized: Any, family: Any, credentials: Any, attempt: int
+) -> JobRecord:
     """`submit_video`'s work under its cache, without a task run of its own.
 
     Same key, result store and lock as the task's cache policy: the lock is held while the
@@ -840,34 +842,34 @@ def _submit_once(client: Any, request: Any, credentials: Any, attempt: int) -> J
     """
     from prefect.results import get_result_store
 
-    normalized, _ = normalize_request(request)
-    key = credentials_cache_key(normalized, credentials, attempt)
+    key = normalized_cache_key(normalized, credentials, attempt)
     store = get_result_store().update_for_task(submit_video, _sync=True)
     holder = uuid.uuid4().hex
     store.acquire_lock(key, holder=holder)
     try:
         if store.exists(key):
             return _reused(store.read(key, holder=holder))
-        submitted = _submit(client, normalized, credentials, attempt)
+        submitted = _submit(client, normalized, family, attempt, key)
         store.write(submitted, key=key, holder=holder)
         return submitted
     finally:
         store.release_lock(key, holder=holder)
 
 
-async def _asubmit_once(client: Any, request: Any, credentials: Any, attempt: int) -> JobRecord:
+async def _asubmit_once(
+    client: Any, normalized: Any, family: Any, credentials: Any, attempt: int
+) -> JobRecord:
     """Async twin of `_submit_once`."""
     from prefect.results import get_result_store
 
-    normalized, _ = normalize_request(request)
-    key = credentials_cache_key(normalized, credentials, attempt)
+    key = normalized_cache_key(normalized, credentials, attempt)
     store = await get_result_store().aupdate_for_task(asubmit_video)
     holder = uuid.uuid4().hex
     await store.aacquire_lock(key, holder=holder)
     try:
         if await store.aexists(key):
             return _reused(await store.aread(key, holder=holder))
-        submitted = await _asubmit(client, normalized, credentials, attempt)
+        submitted = await _asubmit(client, normalized, family, attempt, key)
         await store.awrite(submitted, key=key, holder=holder)
         return submitted
     finally:
@@ -937,11 +939,11 @@ def generate_video(
         ```
     """
     credentials = _check_credentials(credentials)
-    normalize_request(request)  # a bad request fails before anything else
+    normalized, family = normalize_request(request)  # a bad request fails before anything else
     block = resolve_storage(storage)
     options = _wait_options(timeout, None, None)
     with credentials.get_client() as client:  # one client (and connection) for all three steps
-        job = _submit_once(client, request, credentials, attempt)
+        job = _submit_once(client, normalized, family, credentials, attempt)
         with track_in_flight(job, credentials):
             done = _wait(client, job, artifacts, options)
         return _download(
@@ -998,11 +1000,11 @@ async def agenerate_video(
         ```
     """
     credentials = _check_credentials(credentials)
-    normalize_request(request)  # a bad request fails before anything else
+    normalized, family = normalize_request(request)  # a bad request fails before anything else
     block = await aresolve_storage(storage)
     options = _wait_options(timeout, None, None)
     async with credentials.get_async_client() as client:  # one client for all three steps
-        job = await _asubmit_once(client, request, credentials, attempt)
+        job = await _asubmit_once(client, normalized, family, credentials, attempt)
         with track_in_flight(job, credentials):
             done = await _await(client, job, artifacts, options)
         return await _adownload(
