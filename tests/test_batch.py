@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 from plugins.emulator_fixtures import png_bytes
 from prefect.client.orchestration import get_client
-from prefect.settings import PREFECT_RESULTS_LOCAL_STORAGE_PATH, temporary_settings
 
 from prefect_videogen.credentials import VideoGenCredentials
 from prefect_videogen.emulator import get_stats
@@ -21,22 +20,10 @@ from prefect_videogen.flows import generate_batch, load_manifest
 from prefect_videogen.probe import probe_video
 from prefect_videogen.records import StoredVideo
 
-pytestmark = pytest.mark.usefixtures("prefect_server")
+# fast_polling, isolated_results: tests/plugins/prefect_fixtures.py
+pytestmark = pytest.mark.usefixtures("prefect_server", "fast_polling", "isolated_results")
 
 MODEL = "emu-video"
-
-
-@pytest.fixture(autouse=True)
-def fast_polling(monkeypatch):
-    monkeypatch.setenv("PREFECT_INTEGRATIONS_VIDEOGEN_POLL_INTERVAL", "0.05")
-    monkeypatch.setenv("PREFECT_INTEGRATIONS_VIDEOGEN_MAX_POLL_INTERVAL", "0.5")
-
-
-@pytest.fixture(autouse=True)
-def isolated_results(tmp_path_factory):
-    path = tmp_path_factory.mktemp("results")
-    with temporary_settings({PREFECT_RESULTS_LOCAL_STORAGE_PATH: path}):
-        yield path
 
 
 def creds(base_url: str) -> VideoGenCredentials:

@@ -13,7 +13,6 @@ from prefect import flow
 from prefect.client.orchestration import get_client
 from prefect.events.worker import EventsWorker
 from prefect.filesystems import LocalFileSystem
-from prefect.settings import PREFECT_RESULTS_LOCAL_STORAGE_PATH, temporary_settings
 from prefect.states import Failed
 from prefect.tasks import Task
 
@@ -44,24 +43,10 @@ from prefect_videogen.tasks import (
     wait_for_video,
 )
 
-pytestmark = pytest.mark.usefixtures("prefect_server")
+# fast_polling, isolated_results: tests/plugins/prefect_fixtures.py
+pytestmark = pytest.mark.usefixtures("prefect_server", "fast_polling", "isolated_results")
 
 MODEL = "emu-video"  # the generic family: any even "WxH", so tests can stay small
-
-
-@pytest.fixture(autouse=True)
-def fast_polling(monkeypatch):
-    """Poll every 50 ms at first (the emulator's jobs take a fraction of a second)."""
-    monkeypatch.setenv("PREFECT_INTEGRATIONS_VIDEOGEN_POLL_INTERVAL", "0.05")
-    monkeypatch.setenv("PREFECT_INTEGRATIONS_VIDEOGEN_MAX_POLL_INTERVAL", "0.5")
-
-
-@pytest.fixture(autouse=True)
-def isolated_results(tmp_path_factory):
-    """Each test gets its own result storage, so cached submissions never leak between tests."""
-    path = tmp_path_factory.mktemp("results")
-    with temporary_settings({PREFECT_RESULTS_LOCAL_STORAGE_PATH: path}):
-        yield path
 
 
 def creds(base_url: str, **options) -> VideoGenCredentials:
