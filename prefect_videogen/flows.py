@@ -637,7 +637,8 @@ def _entry_request(
     default_model: str,
     default_attempt: int,
     base_dir: Path | None,
-) -> tuple[VideoRequest, int]:
+) -> tuple[VideoRequest, int, str]:
+    """The entry's request, its attempt, and its normalized fingerprint (for deduplication)."""
     unknown = sorted(set(entry) - set(BATCH_KEYS))
     if unknown:
         raise InvalidRequestError(
@@ -663,7 +664,7 @@ def _entry_request(
             params=entry.get("params"),
             metadata=entry.get("metadata"),
         )
-        normalize_request(request)
+        fingerprint = normalize_request(request)[0].fingerprint()
         given = entry.get("attempt")
         attempt = int(given) if given not in (None, "") else default_attempt
     except InvalidRequestError as exc:
@@ -671,7 +672,7 @@ def _entry_request(
         raise InvalidRequestError(field, str(exc)) from exc
     except (TypeError, ValueError) as exc:
         raise InvalidRequestError(f"requests[{index}]", str(exc)) from exc
-    return request, attempt
+    return request, attempt, fingerprint
 
 
 @asynccontextmanager
@@ -786,8 +787,8 @@ async def generate_batch(
 
     unique: dict[tuple[str, int], VideoRequest] = {}
     keys = []
-    for request, entry_attempt in planned:
-        key = (normalize_request(request)[0].fingerprint(), entry_attempt)
+    for request, entry_attempt, fingerprint in planned:
+        key = (fingerprint, entry_attempt)
         unique.setdefault(key, request)
         keys.append(key)
     logger = get_logger()
@@ -834,7 +835,7 @@ async def generate_batch(
     by_key = dict(zip(unique, outcomes, strict=True))
     results = [by_key[key] for key in keys]
 
-    summaries = [request.summary() for request, _ in planned]
+    summaries = [request.summary() for request, _, _ in planned]
     await acreate_batch_table(batch_table(summaries, results))
     for outcome in outcomes:
         if isinstance(outcome, BaseException) and not isinstance(outcome, Exception):
