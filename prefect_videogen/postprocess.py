@@ -16,7 +16,6 @@ Example:
 from __future__ import annotations
 
 import io
-import os
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -30,7 +29,7 @@ from prefect.blocks.core import Block
 from prefect.filesystems import LocalFileSystem
 
 from prefect_videogen.exceptions import InvalidRequestError, VideoMismatchError
-from prefect_videogen.storage import resolve_storage
+from prefect_videogen.storage import call_block, resolve_storage, write_atomically
 
 __all__ = ["extract_poster_frame", "poster_path_for", "postprocess_video", "render_poster"]
 
@@ -112,24 +111,6 @@ def _local_path(location: str) -> Path:
     return Path(location).expanduser()
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _call(method: Any, *args: Any) -> Any:
-    """Call a block I/O method from sync code, whether it is plain or async-dispatched."""
-    return method(*args, _sync=True) if hasattr(method, "aio") else method(*args)
-
-
 @contextmanager
 def _fetched(block: Any, path: str) -> Iterator[Path]:
     """A local copy of `path` in a non-local storage block, deleted afterwards."""
@@ -137,9 +118,9 @@ def _fetched(block: Any, path: str) -> Iterator[Path]:
     local = tmpdir / (PurePosixPath(path).name or "video.mp4")
     try:
         if hasattr(block, "download_object_to_path"):
-            _call(block.download_object_to_path, path, str(local))
+            call_block(block, "download_object_to_path", path, str(local))
         else:
-            local.write_bytes(_call(block.read_path, path))
+            local.write_bytes(call_block(block, "read_path", path))
         yield local
     finally:
         shutil.rmtree(tmpdir, ignore_errors=True)
@@ -261,14 +242,14 @@ def extract_poster_frame(
         video = _local_video(location, block)
         jpeg = render_poster(video, at_seconds=at_seconds, quality=quality)
         poster = Path(poster_path_for(str(video)))
-        _atomic_write(poster, jpeg)
+        write_atomically(poster, jpeg)
         written = str(poster)
     else:
         relative = path or _relative_to_block(block, location)
         with _fetched(block, relative) as local:
             jpeg = render_poster(local, at_seconds=at_seconds, quality=quality)
         key = poster_path_for(relative)
-        written = str(_call(block.write_path, key, jpeg) or key)
+        written = str(call_block(block, "write_path", key, jpeg) or key)
     get_run_logger().info("Wrote poster frame %s (%d bytes)", written, len(jpeg))
     return written
 

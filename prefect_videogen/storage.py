@@ -44,6 +44,7 @@ __all__ = [
     "TEMPLATE_FIELDS",
     "StorageTarget",
     "aresolve_storage",
+    "call_block",
     "check_path_template",
     "open_target",
     "render_path",
@@ -51,6 +52,7 @@ __all__ = [
     "safe_component",
     "storage_label",
     "storage_uri",
+    "write_atomically",
 ]
 
 #: The fields a path template may use.
@@ -287,8 +289,17 @@ def _local_destination(block: LocalFileSystem, path: str) -> Path:
     return destination
 
 
-def _call(block: Any, name: str, *args: Any) -> Any:
-    """Call a block method from sync code, whatever style the block writes it in."""
+def call_block(block: Any, name: str, *args: Any) -> Any:
+    """Call a block method from sync code, whatever style the block writes it in.
+
+    Example:
+        ```python
+        from prefect.filesystems import LocalFileSystem
+        from prefect_videogen.storage import call_block
+
+        call_block(LocalFileSystem(basepath="videos"), "write_path", "a.txt", b"hi")
+        ```
+    """
     from prefect.utilities.asyncutils import run_coro_as_sync
 
     method = getattr(block, name)
@@ -313,7 +324,17 @@ async def _acall(block: Any, name: str, *args: Any) -> Any:
     return await anyio.to_thread.run_sync(lambda: method(*args))
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
+def write_atomically(path: Path, data: bytes) -> None:
+    """Write `data` to a temporary file beside `path`, fsync it, then rename it into place.
+
+    Example:
+        ```python
+        from pathlib import Path
+        from prefect_videogen.storage import write_atomically
+
+        write_atomically(Path("videos/a.json"), b"{}")
+        ```
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -353,11 +374,11 @@ class StorageTarget:
             self.location = str(self.local_path)
         elif self.kind == "upload":
             self.location = str(
-                _call(self.block, "upload_from_path", str(self.local_path), self.path)
+                call_block(self.block, "upload_from_path", str(self.local_path), self.path)
             )
         else:
             self.location = str(
-                _call(self.block, "write_path", self.path, self.local_path.read_bytes())
+                call_block(self.block, "write_path", self.path, self.local_path.read_bytes())
                 or self.path
             )
         return self.location
@@ -380,9 +401,11 @@ class StorageTarget:
         """Write the sidecar JSON next to the video (atomically on local disk)."""
         if self.kind == "local":
             sidecar = self.local_path.with_name(self.local_path.name + ".json")
-            _atomic_write(sidecar, data)
+            write_atomically(sidecar, data)
             return str(sidecar)
-        return str(_call(self.block, "write_path", self.sidecar_path, data) or self.sidecar_path)
+        return str(
+            call_block(self.block, "write_path", self.sidecar_path, data) or self.sidecar_path
+        )
 
     async def awrite_sidecar(self, data: bytes) -> str:
         """Async twin of `write_sidecar()`."""
@@ -390,7 +413,7 @@ class StorageTarget:
             import anyio
 
             sidecar = self.local_path.with_name(self.local_path.name + ".json")
-            await anyio.to_thread.run_sync(_atomic_write, sidecar, data)
+            await anyio.to_thread.run_sync(write_atomically, sidecar, data)
             return str(sidecar)
         written = await _acall(self.block, "write_path", self.sidecar_path, data)
         return str(written or self.sidecar_path)
