@@ -46,7 +46,7 @@ from typing import Any
 
 import httpx
 from prefect import flow
-from prefect.blocks.core import Block, UnknownBlockType
+from prefect.blocks.core import Block
 from pydantic import ValidationError
 
 from prefect_videogen.caching import normalize_request
@@ -63,7 +63,12 @@ from prefect_videogen.reporting import (
     get_logger,
 )
 from prefect_videogen.settings import current_settings
-from prefect_videogen.storage import aresolve_storage, check_path_template, resolve_storage
+from prefect_videogen.storage import (
+    aresolve_storage,
+    check_path_template,
+    is_block_type,
+    resolve_storage,
+)
 from prefect_videogen.tasks import (
     agenerate_video,
     download_video,
@@ -164,11 +169,7 @@ async def aresolve_credentials(
 
 def _block_image_ref(value: str) -> tuple[str, str, str] | None:
     match = _IMAGE_REF.match(value)
-    if match is None:
-        return None
-    try:
-        Block.get_block_class_from_key(match.group(1))
-    except (KeyError, UnknownBlockType):
+    if match is None or not is_block_type(match.group(1)):
         return None
     return match.group(1), match.group(2), match.group(3)
 

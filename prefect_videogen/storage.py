@@ -46,6 +46,7 @@ __all__ = [
     "aresolve_storage",
     "call_block",
     "check_path_template",
+    "is_block_type",
     "open_target",
     "render_path",
     "resolve_storage",
@@ -199,14 +200,19 @@ def _default_storage() -> LocalFileSystem:
     return LocalFileSystem(basepath=str(base))
 
 
+def is_block_type(slug: str) -> bool:
+    """Whether `slug` ("s3-bucket", "local-file-system") is a block type Prefect knows."""
+    try:
+        Block.get_block_class_from_key(slug)
+    except (KeyError, UnknownBlockType):
+        return False
+    return True
+
+
 def _parse_reference(value: str) -> tuple[str, str] | None:
     """("s3-bucket", "name") if `value` names a saved block of a known type, else None."""
     match = _BLOCK_REF.match(value)
-    if match is None:
-        return None
-    try:
-        Block.get_block_class_from_key(match.group(1))
-    except (KeyError, UnknownBlockType):
+    if match is None or not is_block_type(match.group(1)):
         return None
     return match.group(1), match.group(2)
 
