@@ -22,8 +22,10 @@ import httpx
 import pytest
 from PIL import Image
 
-from prefect_videogen import client as client_module
+import prefect_videogen.client as client_module
 from prefect_videogen.client import AsyncVideoGenClient, DownloadedContent, VideoGenClient
+from prefect_videogen.client import _download as client_download
+from prefect_videogen.client._retry import Backoff
 from prefect_videogen.emulator import get_stats, run_emulator, set_faults
 from prefect_videogen.exceptions import (
     APIConnectionError,
@@ -39,7 +41,6 @@ from prefect_videogen.exceptions import (
     VideoTimeoutError,
 )
 from prefect_videogen.families import VideoRequest, family_for_model
-from prefect_videogen.http_retry import Backoff
 from prefect_videogen.images import ImageInput
 from prefect_videogen.models import VideoStatus
 
@@ -638,7 +639,7 @@ def test_download_restarts_when_resuming_is_not_possible(
     make_client, tmp_path, monkeypatch, first_headers, second, ranges, writer
 ):
     if writer == "thread":  # hand writing and hashing to the writer thread from byte 0
-        monkeypatch.setattr(client_module, "_INLINE_WRITE_BYTES", 0)
+        monkeypatch.setattr(client_download, "_INLINE_WRITE_BYTES", 0)
     headers = {"content-length": str(len(VIDEO)), **first_headers}
     server = Server(
         lambda request: respond(content=streamed(VIDEO[:1000], cut=True), headers=headers),

@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from prefect_videogen.client import AsyncVideoGenClient
+from prefect_videogen.client._retry import Backoff
 from prefect_videogen.emulator import get_stats, run_emulator, set_faults
 from prefect_videogen.exceptions import (
     APIConnectionError,
@@ -24,7 +25,6 @@ from prefect_videogen.exceptions import (
     VideoTimeoutError,
 )
 from prefect_videogen.families import VideoRequest
-from prefect_videogen.http_retry import Backoff
 from prefect_videogen.models import VideoStatus
 
 BASE = "https://api.test/v1"

@@ -43,7 +43,7 @@ class Backoff:
 
     Example:
         ```python
-        from prefect_videogen.http_retry import Backoff
+        from prefect_videogen.client._retry import Backoff
 
         delays = []
         backoff = Backoff(sleep=delays.append)
@@ -124,7 +124,7 @@ def retry_call(
     Example:
         ```python
         from prefect_videogen.exceptions import ServerError
-        from prefect_videogen.http_retry import Backoff, retry_call
+        from prefect_videogen.client._retry import Backoff, retry_call
 
         calls = []
 
@@ -170,7 +170,7 @@ async def aretry_call(
         ```python
         import asyncio
 
-        from prefect_videogen.http_retry import Backoff, aretry_call
+        from prefect_videogen.client._retry import Backoff, aretry_call
 
         async def ok():
             return 42

@@ -1,0 +1,231 @@
+"""Streaming a download to a private `.part` file: hashing, resuming, fsync and the final rename."""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import os
+import queue
+import re
+import threading
+from pathlib import Path
+
+import httpx
+from pydantic import BaseModel, ConfigDict, Field
+
+from prefect_videogen.exceptions import (
+    APIConnectionError,
+)
+
+
+class DownloadedContent(BaseModel):
+    """A file written by `download_content`.
+
+    Example:
+        ```python
+        from prefect_videogen.client import VideoGenClient
+
+        with VideoGenClient("http://127.0.0.1:8000/v1", "sk-emulator") as client:
+            content = client.download_content("video_123", "out/video.mp4")
+            print(content.path, content.size, content.sha256)
+        ```
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    path: Path = Field(description="Where the file was written.")
+    size: int = Field(description="Size in bytes.")
+    sha256: str = Field(description="Hex sha256 of the file's bytes.")
+    content_type: str = Field(description="The Content-Type the server gave, e.g. video/mp4.")
+
+
+def _parse_content_range(value: str | None) -> tuple[int | None, int | None]:
+    """(start, total) from `bytes START-END/TOTAL`; None where unknown."""
+    match = re.fullmatch(r"\s*bytes\s+(\d+)-\d+/(\d+|\*)\s*", value or "")
+    if not match:
+        return None, None
+    total = match.group(2)
+    return int(match.group(1)), (int(total) if total.isdigit() else None)
+
+
+_part_numbers = itertools.count()
+
+
+def _process_is_gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # e.g. PermissionError: it exists, under another user
+        return False
+    return False
+
+
+def _remove_orphaned_parts(destination: Path) -> None:
+    """Delete `<destination>.<pid>-<n>.part` files left by processes that no longer run."""
+    if os.name != "posix":  # os.kill(pid, 0) is only a liveness probe on POSIX
+        return
+    prefix = destination.name + "."
+    with os.scandir(destination.parent) as entries:  # one C-level listing, no per-entry stat
+        parts = [e.name for e in entries if e.name.startswith(prefix) and e.name.endswith(".part")]
+    for name in parts:
+        pid = name[len(prefix) :].split("-", 1)[0]
+        if pid.isdigit() and int(pid) != os.getpid() and _process_is_gone(int(pid)):
+            (destination.parent / name).unlink(missing_ok=True)
+
+
+#: Bytes written inline before a download hands its writing and hashing to a thread.
+_INLINE_WRITE_BYTES = 4 << 20
+#: Chunks (of up to 64 KiB) that may wait for the writer thread.
+_WRITE_QUEUE_CHUNKS = 64
+
+
+class _PartFile:
+    """`<destination>.<pid>-<n>.part` being written: offset, hash, and resume bookkeeping.
+
+    The name is this writer's own, so two downloads to one destination never write into
+    the same file; parts left by a killed process are removed by the next download that
+    completes to the same destination.
+
+    Past the first few MiB, chunks are written and hashed by a thread of its own, so disk
+    writes and SHA-256 (both release the GIL) overlap with reading the socket; at most
+    `_WRITE_QUEUE_CHUNKS` chunks wait for it, so memory stays bounded.
+    """
+
+    def __init__(self, destination: Path, buffer_size: int) -> None:
+        self.destination = destination
+        self.path = destination.with_name(
+            f"{destination.name}.{os.getpid()}-{next(_part_numbers)}.part"
+        )
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        # Closed by commit() or discard(). Chunks go to the file as they arrive (so a cut
+        # loses nothing already received); the file buffers `buffer_size` bytes per write.
+        self._file = open(self.path, "wb", buffering=buffer_size)  # noqa: SIM115
+        self._hash = hashlib.sha256()
+        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=_WRITE_QUEUE_CHUNKS)
+        self._writer: threading.Thread | None = None
+        self._write_error: BaseException | None = None
+        self.size = 0
+        self.expected_size: int | None = None
+        self.resumable = False
+        self.content_type = "application/octet-stream"
+
+    def request_headers(self) -> dict[str, str]:
+        """Headers for the next attempt: a Range when resuming is possible."""
+        headers = {"Accept": "*/*", "Accept-Encoding": "identity"}
+        if self.size and not self.resumable:
+            self._restart()
+        if self.size:
+            headers["Range"] = f"bytes={self.size}-"
+        return headers
+
+    def begin(self, response: httpx.Response) -> None:
+        """Accept a success response: continue after a matching 206, else start over."""
+        encoded = response.headers.get("content-encoding", "identity").lower() not in (
+            "",
+            "identity",
+        )
+        if response.status_code == 206:
+            start, total = _parse_content_range(response.headers.get("content-range"))
+            if not self.size or start != self.size:
+                self._restart()
+                self.resumable = False
+                raise APIConnectionError(
+                    f"the server answered a range request with Content-Range "
+                    f"{response.headers.get('content-range')!r}, expected bytes {self.size}-; "
+                    "restarting the download from byte 0"
+                )
+            self.expected_size = total
+            return
+        if self.size:
+            self._restart()
+        self.resumable = (
+            response.headers.get("accept-ranges", "").lower() == "bytes" and not encoded
+        )
+        length = response.headers.get("content-length", "")
+        self.expected_size = int(length) if length.isdigit() and not encoded else None
+        self.content_type = response.headers.get("content-type", self.content_type)
+
+    def write(self, chunk: bytes) -> None:
+        if self._write_error is not None:
+            raise self._write_error
+        if self._writer is not None:
+            self._queue.put(chunk)
+        else:
+            self._write_now(chunk)
+            if self.size + len(chunk) >= _INLINE_WRITE_BYTES:
+                self._writer = threading.Thread(
+                    target=self._write_queued, name="prefect-videogen-download", daemon=True
+                )
+                self._writer.start()
+        self.size += len(chunk)
+
+    def _write_now(self, chunk: bytes) -> None:
+        self._file.write(chunk)
+        self._hash.update(chunk)
+
+    def _write_queued(self) -> None:
+        while (chunk := self._queue.get()) is not None:
+            try:
+                if self._write_error is None:
+                    self._write_now(chunk)
+            except BaseException as exc:  # raised in the downloading thread by write()
+                self._write_error = exc
+            finally:
+                self._queue.task_done()
+        self._queue.task_done()
+
+    def _written(self) -> None:
+        """Wait until every queued chunk is written and hashed; raise what writing raised."""
+        if self._writer is not None:
+            self._queue.join()
+        if self._write_error is not None:
+            raise self._write_error
+
+    def _stop_writer(self) -> None:
+        if self._writer is not None:
+            self._queue.put(None)
+            self._writer.join()
+            self._writer = None
+
+    def end(self) -> None:
+        """Check the body was complete."""
+        if self.expected_size is not None and self.size != self.expected_size:
+            raise APIConnectionError(
+                f"the download ended after {self.size} of {self.expected_size} bytes"
+            )
+
+    def commit(self) -> DownloadedContent:
+        """fsync the part file and move it into place."""
+        self._written()
+        self._stop_writer()
+        self._file.flush()
+        os.fsync(self._file.fileno())
+        self._file.close()
+        os.replace(self.path, self.destination)
+        _remove_orphaned_parts(self.destination)
+        if hasattr(os, "O_DIRECTORY"):
+            fd = os.open(self.destination.parent, os.O_RDONLY | os.O_DIRECTORY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        return DownloadedContent(
+            path=self.destination,
+            size=self.size,
+            sha256=self._hash.hexdigest(),
+            content_type=self.content_type,
+        )
+
+    def discard(self) -> None:
+        self._stop_writer()
+        self._file.close()
+        self.path.unlink(missing_ok=True)
+
+    def _restart(self) -> None:
+        self._written()
+        self._file.seek(0)
+        self._file.truncate()
+        self._hash = hashlib.sha256()
+        self.size = 0
+        self.expected_size = None

@@ -1,0 +1,79 @@
+"""The poll schedule: server hints, backoff, the deadline, and when a job is finished."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from prefect_videogen.exceptions import (
+    InvalidRequestError,
+    VideoGenerationFailed,
+    VideoGenError,
+    VideoTimeoutError,
+    is_transient,
+)
+from prefect_videogen.models import (
+    VideoJob,
+    VideoStatus,
+)
+
+logger = logging.getLogger("prefect_videogen.client")
+
+
+class _Poller:
+    """When to poll next, when to call on_update, and when to stop waiting."""
+
+    def __init__(
+        self, video_id: str, *, timeout: float | None, min_interval: float, max_interval: float
+    ) -> None:
+        if min_interval < 0 or max_interval < min_interval:
+            raise InvalidRequestError(
+                "min_interval",
+                f"need 0 <= min_interval <= max_interval, got {min_interval} and {max_interval}",
+            )
+        self.video_id = video_id
+        self.started = time.monotonic()
+        self.deadline = None if timeout is None else self.started + timeout
+        self.interval = min_interval
+        self.max_interval = max_interval
+        self.last_job: VideoJob | None = None
+        self.last_error: VideoGenError | None = None
+        self._seen: tuple[VideoStatus, int] | None = None
+
+    def observe(self, job: VideoJob) -> bool:
+        """Record a polled job; True when its status or progress changed."""
+        self.last_job, self.last_error = job, None
+        seen = (job.status, job.progress)
+        changed, self._seen = seen != self._seen, seen
+        return changed
+
+    def finished(self, job: VideoJob) -> bool:
+        """True when completed; raises VideoGenerationFailed when failed."""
+        if job.status is VideoStatus.FAILED:
+            raise VideoGenerationFailed(job)
+        return job.status is VideoStatus.COMPLETED
+
+    def poll_failed(self, exc: VideoGenError) -> None:
+        """Keep polling through transient errors; anything else ends the wait."""
+        if not is_transient(exc):
+            raise exc
+        self.last_error = exc
+        logger.warning("Polling video %s failed, will poll again: %s", self.video_id, exc)
+
+    def next_delay(self) -> float:
+        """Seconds until the next poll; raises VideoTimeoutError when time is up."""
+        hint = self.last_job.poll_after_ms if self.last_job and not self.last_error else None
+        if hint is not None:
+            delay = min(max(hint / 1000, 0.0), self.max_interval)
+        else:
+            delay = self.interval
+            self.interval = min(self.interval * 1.5, self.max_interval)
+        if self.deadline is not None:
+            remaining = self.deadline - time.monotonic()
+            if remaining <= 0:
+                last_status = self.last_job.status.value if self.last_job else None
+                raise VideoTimeoutError(
+                    self.video_id, time.monotonic() - self.started, last_status
+                ) from self.last_error
+            delay = min(delay, remaining)
+        return delay
