@@ -277,9 +277,11 @@ def test_async_sora_on_openai_is_refused_too():
 def test_remix_checks_its_prompt_before_any_call(prompt, model, match):
     recorder = Recorder()
     transport = httpx.MockTransport(recorder)
-    with VideoGenClient("https://gateway.example.com/v1", "k", transport=transport) as client:
-        with pytest.raises(InvalidRequestError, match=match) as caught:
-            client.remix("video_1", prompt, model=model)
+    with (
+        VideoGenClient("https://gateway.example.com/v1", "k", transport=transport) as client,
+        pytest.raises(InvalidRequestError, match=match) as caught,
+    ):
+        client.remix("video_1", prompt, model=model)
     assert caught.value.field == "prompt"
     assert recorder.requests == []
 
