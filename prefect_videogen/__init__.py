@@ -10,7 +10,7 @@ Example:
 
     credentials = VideoGenCredentials(base_url="http://127.0.0.1:8000/v1", api_key="sk-emulator")
     with credentials.get_client() as client:
-        job = client.create(VideoRequest(model="sora-2", prompt="a red fox in snow"))
+        job = client.create(VideoRequest(model="wan2.5-t2v-preview", prompt="a red fox in snow"))
         client.wait(job.id, model=job.model)
         client.download_content(job.id, "fox.mp4")
     ```
