@@ -186,7 +186,10 @@ class VideoGenClient(_BaseVideoGenClient):
     def list(
         self, *, after: str | None = None, limit: int | None = None, order: str | None = None
     ) -> VideoList:
-        """One page of jobs (OpenAI only; new-api gateways do not list jobs).
+        """One page of jobs (OpenAI-style servers and the emulator's openai/seed dialects).
+
+        Raises:
+            UnsupportedOperationError: The server cannot list jobs (new-api gateways).
 
         Example:
             ```python

@@ -232,8 +232,9 @@ class _BaseVideoGenClient:
             raise InvalidRequestError("prompt", value=prompt, allowed="a non-empty string")
         family = family_for_model(model or "sora-2")  # remix is Sora's operation
         self._refuse_retired(family, model or "sora-2", "a remix (Sora only)")
-        limit = getattr(family, "max_prompt_chars", None)
-        max_chars = limit(model) if model and callable(limit) else MAX_PROMPT_CHARS
+        max_chars = MAX_PROMPT_CHARS  # the format's own limit; a known model may have less
+        if model and hasattr(family, "max_prompt_chars"):
+            max_chars = family.max_prompt_chars(model)
         check_prompt(prompt, model=model or "the remixed video's model", max_chars=max_chars)
         path = self._video_path(video_id, "/remix")
         return _Call("POST", path, kind="submit", json={"prompt": prompt}, model=model)
