@@ -187,7 +187,7 @@ class _BaseVideoGenClient:
         if family.name == "sora" and self._on_openai():
             raise ModelRetiredError(
                 "model",
-                f"{SORA_SHUTDOWN}, so {what} cannot succeed at {self.base_url}. Use a live "
+                f"{SORA_SHUTDOWN}, so {what} cannot succeed at {self._origin.host}. Use a live "
                 f"model instead: {LIVE_ALTERNATIVES}. Sora models still work on servers that "
                 "speak them (self-hosted, the local emulator)",
                 value=model,
