@@ -298,3 +298,47 @@ def test_base_url_is_required():
     field = VideoGenCredentials.model_fields["base_url"]
     assert "https://gateway.example.com/v1" in field.description
     assert "127.0.0.1" in field.description
+
+
+def test_async_download_waits_for_the_job_and_falls_back_from_a_cut_proxy(make_emulator, tmp_path):
+    base_url = make_emulator(
+        dialect="gateway",
+        latency=0.6,
+        not_start_seconds=0.2,
+        pad_content_to=300_000,
+        content_rate=300_000,
+        content_timeout=0.3,
+    )
+
+    async def run() -> None:
+        backoff = Backoff(initial_delay=0.01, max_delay=0.05)
+        async with AsyncVideoGenClient(base_url, KEY, backoff=backoff, max_retries=1) as client:
+            job = await client.create(KLING)
+            content = await client.download_content(job.id, tmp_path / "kite.mp4")  # not ready
+            assert content.size == 300_000
+            with pytest.raises(UnsupportedOperationError, match="ignores `variant`"):
+                await client.download_content(job.id, tmp_path / "t.webp", variant="thumbnail")
+            with pytest.raises(UnsupportedOperationError, match="cannot delete"):
+                await client.delete(job.id)
+
+    asyncio.run(run())
+    stats = get_stats(base_url)
+    assert stats["requests"]["files"] == 1  # the cut /content went on from the result URL
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kite.mp4"]
+
+
+def test_download_waits_for_the_job_then_falls_back_from_a_cut_proxy(make_emulator, tmp_path):
+    base_url = make_emulator(
+        dialect="gateway",
+        latency=0.6,
+        not_start_seconds=0.2,
+        pad_content_to=300_000,
+        content_rate=300_000,
+        content_timeout=0.3,
+    )
+    with client_for(base_url, max_retries=1) as client:
+        job = client.create(KLING)
+        content = client.download_content(job.id, tmp_path / "kite.mp4")  # not ready, then cut
+
+    assert content.size == (tmp_path / "kite.mp4").stat().st_size == 300_000
+    assert get_stats(base_url)["requests"]["files"] == 1

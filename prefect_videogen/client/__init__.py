@@ -346,7 +346,7 @@ class VideoGenClient(_BaseVideoGenClient):
                 what=f"download {call.path}",
             )
 
-        try:
+        def when_ready() -> None:
             try:
                 download(target, params)
             except ContentNotReadyError:
@@ -355,6 +355,10 @@ class VideoGenClient(_BaseVideoGenClient):
                 logger.info("Video %s is not ready to download yet; polling it", video_id)
                 self.wait(video_id, timeout=ready_timeout)
                 download(target, params)
+
+        try:
+            try:
+                when_ready()
             except APIConnectionError:
                 fallback = None
                 if url is None and variant == "video" and part.range_ignored:
@@ -605,7 +609,7 @@ class AsyncVideoGenClient(_BaseVideoGenClient):
                 what=f"download {call.path}",
             )
 
-        try:
+        async def when_ready() -> None:
             try:
                 await download(target, params)
             except ContentNotReadyError:
@@ -614,6 +618,10 @@ class AsyncVideoGenClient(_BaseVideoGenClient):
                 logger.info("Video %s is not ready to download yet; polling it", video_id)
                 await self.wait(video_id, timeout=ready_timeout)
                 await download(target, params)
+
+        try:
+            try:
+                await when_ready()
             except APIConnectionError:
                 fallback = None
                 if url is None and variant == "video" and part.range_ignored:
