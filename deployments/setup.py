@@ -12,7 +12,7 @@ Every step creates what is missing and updates what differs, so running it twice
 nothing the second time. Run it against the server `PREFECT_API_URL` points at:
 
     VIDEOGEN_API_KEY=sk-... uv run python deployments/setup.py \\
-        --base-url https://api.openai.com/v1 --storage-dir ./videos \\
+        --base-url https://gateway.example.com/v1 --storage-dir ./videos \\
         --limit videogen-sora=4
 """
 
@@ -67,7 +67,12 @@ def save_credentials(name: str, base_url: str | None, api_key: str | None) -> st
                 f"No VideoGenCredentials block named {name!r} yet: set {API_KEY_ENV} to its API "
                 "key (or to an empty string for a server without authentication)."
             ) from None
-        block, existed = VideoGenCredentials(), False
+        if base_url is None:
+            raise SystemExit(
+                f"No VideoGenCredentials block named {name!r} yet: pass --base-url with your "
+                "gateway's API root (e.g. https://gateway.example.com/v1) or the emulator's."
+            ) from None
+        block, existed = VideoGenCredentials(base_url=base_url), False
     changed = not existed
     if base_url is not None and block.base_url != base_url:
         block.base_url, changed = base_url, True

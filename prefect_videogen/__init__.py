@@ -10,7 +10,7 @@ Example:
 
     credentials = VideoGenCredentials(base_url="http://127.0.0.1:8000/v1", api_key="sk-emulator")
     with credentials.get_client() as client:
-        job = client.create(VideoRequest(model="sora-2", prompt="a red fox in snow"))
+        job = client.create(VideoRequest(model="wan2.5-t2v-preview", prompt="a red fox in snow"))
         client.wait(job.id, model=job.model)
         client.download_content(job.id, "fox.mp4")
     ```
@@ -25,14 +25,19 @@ from prefect_videogen.exceptions import (
     APIError,
     AuthenticationError,
     ContentExpiredError,
+    ContentNotReadyError,
     InvalidRequestError,
+    ModelRetiredError,
+    ModelUnavailableError,
     NotFoundError,
     RateLimitError,
     ServerError,
     SubmissionUncertainError,
+    UnsupportedOperationError,
     VideoGenerationFailed,
     VideoGenError,
     VideoMismatchError,
+    VideoStatusUnknownError,
     VideoTimeoutError,
 )
 from prefect_videogen.families import VideoRequest, family_for_model
@@ -50,14 +55,18 @@ __all__ = [
     "AsyncVideoGenClient",
     "AuthenticationError",
     "ContentExpiredError",
+    "ContentNotReadyError",
     "ContentVariant",
     "DownloadedContent",
     "ImageInput",
     "InvalidRequestError",
+    "ModelRetiredError",
+    "ModelUnavailableError",
     "NotFoundError",
     "RateLimitError",
     "ServerError",
     "SubmissionUncertainError",
+    "UnsupportedOperationError",
     "VideoGenClient",
     "VideoGenCredentials",
     "VideoGenError",
@@ -66,6 +75,7 @@ __all__ = [
     "VideoMismatchError",
     "VideoRequest",
     "VideoStatus",
+    "VideoStatusUnknownError",
     "VideoTimeoutError",
     "family_for_model",
 ]

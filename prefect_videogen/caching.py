@@ -75,8 +75,8 @@ def submit_cache_key(request: Any, *, attempt: int = 0, base_url: str = "") -> s
         from prefect_videogen.caching import submit_cache_key
         from prefect_videogen.families import VideoRequest
 
-        request = VideoRequest(model="sora-2", prompt="a fox", seconds=4)
-        print(submit_cache_key(request, base_url="https://api.openai.com/v1"))
+        request = VideoRequest(model="kling-v1", prompt="a fox", seconds=5)
+        print(submit_cache_key(request, base_url="https://gateway.example.com/v1"))
         ```
     """
     normalized, _ = normalize_request(request)

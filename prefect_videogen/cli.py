@@ -88,6 +88,18 @@ def build_parser() -> argparse.ArgumentParser:
     emulator.add_argument(
         "--max-image-bytes", type=int, default=10 * 1024 * 1024, help="largest input image"
     )
+    emulator.add_argument(
+        "--not-start-seconds",
+        type=float,
+        default=None,
+        help="gateway: seconds a new task answers status 'unknown' (default: half the queue)",
+    )
+    emulator.add_argument(
+        "--content-timeout",
+        type=float,
+        default=60.0,
+        help="gateway: seconds before the /content proxy cuts a download (default 60)",
+    )
     emulator.add_argument("--quiet", action="store_true", help="no access log, warnings only")
     emulator.add_argument(
         "--faults",
@@ -129,6 +141,8 @@ def _run_emulator(args: argparse.Namespace) -> int:
             pad_content_to=args.pad_content_to,
             content_dir=args.content_dir,
             max_image_bytes=args.max_image_bytes,
+            not_start_seconds=args.not_start_seconds,
+            content_timeout=args.content_timeout,
             faults=_faults(args.faults),
         )
     except (ValidationError, ValueError, OSError) as exc:

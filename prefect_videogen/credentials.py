@@ -9,13 +9,14 @@ from prefect.blocks.abstract import CredentialsBlock
 from prefect.types import SecretDict
 from pydantic import Field, SecretStr
 
-from prefect_videogen.client import DEFAULT_BASE_URL, AsyncVideoGenClient, VideoGenClient
+from prefect_videogen.client import EXAMPLE_BASE_URL, AsyncVideoGenClient, VideoGenClient
 
 __all__ = ["VideoGenCredentials"]
 
 
 class VideoGenCredentials(CredentialsBlock):
-    """Where a video API lives and how to authenticate to it: OpenAI or a new-api gateway.
+    """Where a video API lives and how to authenticate to it: a new-api gateway, a
+    self-hosted server or the local emulator (`base_url` is required).
 
     The API key and extra headers are stored as secrets and sent only to `base_url`'s
     origin, never to a provider's CDN.
@@ -28,7 +29,9 @@ class VideoGenCredentials(CredentialsBlock):
 
         credentials = VideoGenCredentials.load("BLOCK_NAME")
         with credentials.get_client() as client:
-            job = client.create(VideoRequest(model="sora-2", prompt="a red fox in snow"))
+            job = client.create(
+                VideoRequest(model="wan2.5-t2v-preview", prompt="a red fox in snow")
+            )
         ```
     """
 
@@ -37,12 +40,13 @@ class VideoGenCredentials(CredentialsBlock):
     _documentation_url = "https://platform.openai.com/docs/api-reference/videos"
 
     base_url: str = Field(
-        default=DEFAULT_BASE_URL,
         title="Base URL",
         description=(
-            "The API root including its version prefix, e.g. https://api.openai.com/v1 "
-            "or https://my-gateway.example.com/v1."
+            f"Required. The API root including its version prefix: your new-api gateway, "
+            f"e.g. {EXAMPLE_BASE_URL}, or the local emulator, http://127.0.0.1:8000/v1. "
+            "OpenAI's own Videos API shut down on 2026-09-24."
         ),
+        examples=[EXAMPLE_BASE_URL, "http://127.0.0.1:8000/v1"],
     )
     api_key: SecretStr | None = Field(
         default=None,

@@ -1,7 +1,8 @@
 """`prefect-videogen demo`: make three real MP4s with Prefect and a local emulator, offline.
 
-It starts the emulator (no key, no account), then runs the `text_to_video`,
-`image_to_video` and `keyframe_to_video` flows on Prefect's local server: with no
+It starts the emulator in the `gateway` dialect (a new-api gateway, as the live Wan and
+Kling models are served today; no key, no account), then runs the `text_to_video` (Wan),
+`image_to_video` (Kling) and `keyframe_to_video` (Wan) flows on Prefect's local server: with no
 `PREFECT_API_URL` set, the first flow call starts Prefect's ephemeral server by itself.
 The videos go under `./videos` through a `LocalFileSystem` block, each with its sidecar
 JSON, and their paths are printed.
@@ -28,7 +29,7 @@ from prefect_videogen.records import StoredVideo
 __all__ = ["DEMO_EMULATOR", "demo_image", "main", "run_demo"]
 
 #: How the demo's emulator behaves: quick, but videos that look like videos.
-DEMO_EMULATOR = {"latency": 2.0, "fps": 12, "poll_after_ms": 250}
+DEMO_EMULATOR = {"dialect": "gateway", "latency": 2.0, "fps": 12}
 
 #: Where each demo video goes inside the output directory.
 DEMO_PATH_TEMPLATE = "{mode}/{model}/{date}/{job_id}.mp4"
@@ -129,9 +130,9 @@ def run_demo(
         echo("1/3 text-to-video ...")
         t2v = text_to_video(
             prompt="A paper boat drifting down a rainy street at dusk, cinematic",
-            model="sora-2",
-            seconds=4,
-            size="1280x720",
+            model="wan2.5-t2v-preview",
+            seconds=5,
+            size="1280*720",
             **common,
         )
         echo("2/3 image-to-video ...")
@@ -139,8 +140,8 @@ def run_demo(
         i2v = image_to_video(
             prompt="Clouds drift over the hills as the sun climbs",
             image=start,
-            model="sora-2",
-            seconds=4,
+            model="kling-v1",
+            seconds=5,
             size="1280x720",
             **common,
         )

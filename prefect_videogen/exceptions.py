@@ -5,16 +5,22 @@ Every error is a `VideoGenError`, so callers can catch at the level they need:
 ```
 VideoGenError
 ├── InvalidRequestError        bad input: names the field and what is allowed (local or 400/422)
+│   ├── ModelRetiredError      the model is shut down where it was asked for (Sora on OpenAI)
+│   └── ModelUnavailableError  a gateway lists the model but has no channel for it
 ├── APIError                   the server answered with an error status
 │   ├── AuthenticationError    401 / 403: the API key is wrong or lacks permission
 │   ├── NotFoundError          404, or a gateway's 400 `task_not_exist`
 │   ├── ContentExpiredError    the job's result is gone (expired, 410, upstream 502 on /content)
+│   ├── ContentNotReadyError   /content asked before the job completed (poll, then download)
+│   ├── UnsupportedOperationError  the server has no such operation (a gateway: delete, list,
+│   │                          thumbnails)
 │   ├── RateLimitError         429; `retry_after` holds the server's hint in seconds
 │   └── ServerError            5xx; `retry_after` as well when a 503 sends one
 ├── APIConnectionError         the request did not reach the server or no answer came back
 ├── SubmissionUncertainError   a create request was sent but no answer came back: a job may exist
 ├── VideoGenerationFailed      the job ended in `failed`; carries the provider's code and message
 ├── VideoTimeoutError          the job did not finish within the allowed wait
+│   └── VideoStatusUnknownError  the server kept saying status `unknown` for too long
 └── VideoMismatchError         the delivered video is not what was asked for (size, duration)
 ```
 
@@ -32,14 +38,19 @@ __all__ = [
     "APIError",
     "AuthenticationError",
     "ContentExpiredError",
+    "ContentNotReadyError",
     "InvalidRequestError",
+    "ModelRetiredError",
+    "ModelUnavailableError",
     "NotFoundError",
     "RateLimitError",
     "ServerError",
     "SubmissionUncertainError",
+    "UnsupportedOperationError",
     "VideoGenError",
     "VideoGenerationFailed",
     "VideoMismatchError",
+    "VideoStatusUnknownError",
     "VideoTimeoutError",
     "is_transient",
 ]
@@ -110,6 +121,24 @@ class InvalidRequestError(VideoGenError, ValueError):
         return f"{prefix}{message}{suffix}"
 
 
+class ModelRetiredError(InvalidRequestError):
+    """The model has been shut down by the provider the request was going to.
+
+    Raised before any network call, e.g. for a Sora model sent to `https://api.openai.com`
+    (OpenAI shut down the Videos API and every Sora 2 model on 2026-09-24). `field` is
+    `"model"`; the message names live alternatives.
+    """
+
+
+class ModelUnavailableError(InvalidRequestError):
+    """A gateway lists the model but has no channel (provider adaptor) that can serve it.
+
+    new-api answers 400 `invalid_api_platform` at submit: no job was created and nothing
+    was billed. Pick another model the gateway serves, or ask its operator to add a
+    channel for this one. `field` is `"model"`.
+    """
+
+
 class APIError(VideoGenError):
     """The server answered with an error status.
 
@@ -148,6 +177,22 @@ class NotFoundError(APIError):
 
 class ContentExpiredError(APIError):
     """The job's downloadable result is gone; submit the job again to get a new one."""
+
+
+class ContentNotReadyError(APIError):
+    """`/content` was asked for before the job completed (a gateway's 400 "Task is not
+    completed yet, current status: X", OpenAI's `video_not_ready`).
+
+    `download_content` handles it by polling the job until it completes, then downloading.
+    """
+
+
+class UnsupportedOperationError(APIError):
+    """The server does not offer this operation at all; retrying cannot help.
+
+    new-api gateways have no `DELETE /v1/videos/{id}` and no `GET /v1/videos` (list), and
+    their `/content` ignores `variant`, so a thumbnail or spritesheet cannot be had there.
+    """
 
 
 class RateLimitError(APIError):
@@ -213,6 +258,32 @@ class VideoTimeoutError(VideoGenError):
             f"Video job {job_id!r} not finished after {waited_seconds:.0f} s "
             f"(last status: {last_status}); wait again with the same job id, do not resubmit"
         )
+
+
+class VideoStatusUnknownError(VideoTimeoutError):
+    """The server kept answering status `unknown` for longer than the wait allows.
+
+    On a new-api gateway `unknown` is the normal state of a task its poller has not looked
+    at yet (NOT_START), which lasts seconds. When it lasts many minutes, the gateway's task
+    poller is stuck, or the server passes on a provider's `UNKNOWN` (DashScope's word for a
+    task id it does not know or that has expired). The job may still run and be billed:
+    look at the gateway's task log, and wait again with the same id rather than resubmit.
+    """
+
+    def __init__(self, job_id: str, waited_seconds: float, unknown_seconds: float) -> None:
+        self.unknown_seconds = unknown_seconds
+        VideoGenError.__init__(
+            self,
+            f"Video job {job_id!r} has answered status 'unknown' for {unknown_seconds:.0f} s. "
+            "On a new-api gateway this means the gateway has not polled its provider for the "
+            "task yet (NOT_START), which normally takes seconds: its task poller may be stuck, "
+            "or the server says 'unknown' for a task id it does not know or that has expired "
+            "(DashScope does). The job may still run and be billed: check the gateway's task "
+            "log, then wait again with the same job id; do not resubmit",
+        )
+        self.job_id = job_id
+        self.waited_seconds = waited_seconds
+        self.last_status = "unknown"
 
 
 class VideoMismatchError(VideoGenError):

@@ -321,7 +321,7 @@ def _generate(
 )
 def text_to_video(
     prompt: str,
-    model: str = "sora-2",
+    model: str = "wan2.5-t2v-preview",
     seconds: int | None = None,
     size: str | None = None,
     credentials: VideoGenCredentials | str | None = None,
@@ -337,7 +337,7 @@ def text_to_video(
 
     Args:
         prompt: What the video should show.
-        model: The video model (`sora-2`, `wan2.5-t2v-preview`, `kling-v2-master`, ...).
+        model: The video model (`wan2.5-t2v-preview`, `kling-v2-master`, `viduq1`, ...).
         seconds: Duration; the model's default if None.
         size: Resolution, e.g. "1280x720"; the model's default if None.
         credentials: A `VideoGenCredentials` block or a saved block's name (None: the
@@ -360,10 +360,10 @@ def text_to_video(
 
         video = text_to_video(
             "a red fox running through fresh snow, golden hour",
-            model="sora-2",
-            seconds=4,
-            size="1280x720",
-            credentials="openai",  # a saved VideoGenCredentials block
+            model="wan2.5-t2v-preview",
+            seconds=5,
+            size="1280*720",
+            credentials="gateway",  # a saved VideoGenCredentials block
             storage="./videos",
         )
         print(video.uri)
@@ -395,7 +395,7 @@ def text_to_video(
 def image_to_video(
     prompt: str,
     image: Any,
-    model: str = "sora-2",
+    model: str = "wan2.5-i2v-preview",
     seconds: int | None = None,
     size: str | None = None,
     credentials: VideoGenCredentials | str | None = None,
@@ -435,10 +435,10 @@ def image_to_video(
 
         video = image_to_video(
             "the cat slowly turns its head",
-            image="cat_1280x720.png",
-            model="sora-2",
-            size="1280x720",
-            credentials="openai",
+            image="https://example.com/cat.png",
+            model="wan2.5-i2v-preview",
+            size="720P",
+            credentials="gateway",
         )
         print(video.uri)
         ```
@@ -704,7 +704,7 @@ async def _take_rate_slot(limit_name: str) -> None:
 async def generate_batch(
     requests: list[dict[str, Any]] | None = None,
     manifest: str | None = None,
-    model: str = "sora-2",
+    model: str = "wan2.5-t2v-preview",
     credentials: VideoGenCredentials | str | None = None,
     storage: Any = None,
     path_template: str | None = None,
@@ -762,7 +762,7 @@ async def generate_batch(
         from prefect_videogen.flows import generate_batch
 
         videos = asyncio.run(
-            generate_batch(manifest="videos.jsonl", credentials="openai", max_concurrency=2)
+            generate_batch(manifest="videos.jsonl", credentials="gateway", max_concurrency=2)
         )
         print([video.uri for video in videos])
         ```

@@ -3,8 +3,9 @@
 Three dialects exist in the wild and all read into the same `VideoJob`:
 
 - OpenAI (`queued | in_progress | completed | failed`, result only at `/content`);
-- new-api gateways (same words, the result URL in `metadata.url`, millisecond timestamps
-  from some providers);
+- new-api gateways (same words plus `unknown` for a task the gateway has not started yet,
+  the result URL in `metadata.url`, millisecond timestamps from some providers, and a
+  `completed_at` that is the last update time, also while the job runs);
 - the seed document (`processing | succeeded | failed`, a top-level `url`).
 """
 
@@ -76,7 +77,10 @@ STATUS_WORDS: dict[str, VideoStatus] = {
     "cancelled": VideoStatus.FAILED,
     "canceled": VideoStatus.FAILED,
     "expired": VideoStatus.FAILED,
-    "unknown": VideoStatus.FAILED,
+    # new-api stores a new task as NOT_START and answers "unknown" until its poller first
+    # asks the provider: a job that has not started yet, not a failure. (A server that says
+    # "unknown" for an id it does not know is caught by the wait's `unknown_timeout`.)
+    "unknown": VideoStatus.QUEUED,
 }
 
 
@@ -136,7 +140,10 @@ class VideoJob(BaseModel):
     model: str | None = Field(default=None, description="The model generating the video.")
     progress: int = Field(default=0, description="Approximate percent complete, 0 to 100.")
     created_at: int | None = Field(default=None, description="Unix seconds when created.")
-    completed_at: int | None = Field(default=None, description="Unix seconds when finished.")
+    completed_at: int | None = Field(
+        default=None,
+        description="Unix seconds when finished (completed or failed); None while running.",
+    )
     expires_at: int | None = Field(
         default=None, description="Unix seconds when the result expires."
     )
@@ -220,7 +227,9 @@ class VideoJob(BaseModel):
             model=payload.get("model"),
             progress=100 if status is VideoStatus.COMPLETED else _progress(payload.get("progress")),
             created_at=_seconds(payload.get("created_at")),
-            completed_at=_seconds(payload.get("completed_at")),
+            # Gateways send their last update time here while the job runs: keep it only
+            # once the job has ended.
+            completed_at=_seconds(payload.get("completed_at")) if status.is_terminal else None,
             expires_at=_seconds(payload.get("expires_at")),
             size=payload.get("size"),
             seconds=str(seconds) if seconds is not None else None,

@@ -23,7 +23,7 @@ def test_demo_writes_three_decodable_videos(tmp_path, monkeypatch):
     files = sorted((tmp_path / "videos").rglob("*.mp4"))
     assert len(files) == 3
     assert [v.mode for v in videos] == ["t2v", "i2v", "keyframe"]
-    expected = {"t2v": ("1280x720", 4), "i2v": ("1280x720", 4), "keyframe": (None, 5)}
+    expected = {"t2v": ("1280x720", 5), "i2v": ("1280x720", 5), "keyframe": (None, 5)}
     for video in videos:
         path = Path(video.location)
         assert path in files

@@ -83,6 +83,20 @@ def test_invalid_emulator_settings_exit_2(capsys):
     assert main(["emulator", "--faults", '{"create": {"rate_429": 5}}']) == 2
 
 
+def test_gateway_flags_reach_the_config(monkeypatch):
+    served = []
+    monkeypatch.setattr(
+        "prefect_videogen.emulator.serve", lambda config, **kwargs: served.append(config)
+    )
+    args = ["emulator", "--dialect", "gateway", "--not-start-seconds", "3"]
+    assert main([*args, "--content-timeout", "5"]) == 0
+
+    config = served[0]
+    assert (config.not_start_seconds, config.content_timeout) == (3.0, 5.0)
+    assert config.not_start_window() == 3.0
+    assert main(["emulator", "--content-timeout", "0"]) == 2  # must be > 0
+
+
 def test_demo_runs_run_demo_with_the_output_dir(monkeypatch):
     calls = []
     fake = types.ModuleType("prefect_videogen.demo")

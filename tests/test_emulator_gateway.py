@@ -83,6 +83,7 @@ def test_unfinished_task_content_says_not_completed(gateway, http):
     error = response.json()["error"]
     assert error["type"] == "invalid_request_error"
     assert error["message"] in {
+        "Task is not completed yet, current status: NOT_START",
         "Task is not completed yet, current status: QUEUED",
         "Task is not completed yet, current status: IN_PROGRESS",
     }
@@ -109,13 +110,91 @@ def test_unknown_ids(gateway, http):
     }
 
 
-def test_no_list_or_delete_routes(gateway, http):
-    for response in (
-        http.get(f"{gateway}/videos", headers=AUTH),
-        http.delete(f"{gateway}/videos/task_x", headers=AUTH),
+def test_no_list_or_delete_routes_and_no_405(gateway, http):
+    for method, path in (
+        ("GET", "/v1/videos"),
+        ("DELETE", "/v1/videos/task_x"),
+        ("PUT", "/v1/videos/task_x/content"),
+        ("GET", "/v1/nothing"),
     ):
-        assert response.status_code == 404
-        assert response.text == "404 page not found"
+        response = http.request(method, gateway.removesuffix("/v1") + path, headers=AUTH)
+        assert response.status_code == 404  # gin: no route, and no 405 either
+        assert response.json() == {
+            "error": {
+                "message": f"Invalid URL ({method} {path})",
+                "type": "invalid_request_error",
+                "param": "",
+                "code": "",
+            }
+        }
+
+
+def test_new_task_answers_unknown_until_the_gateway_polls_it(make_emulator, http):
+    base_url = make_emulator(dialect="gateway", latency=0.6, not_start_seconds=0.3)
+    created = _post(http, base_url, json={"model": "kling-v1", "prompt": "a cat"}).json()
+    assert created["status"] == "queued"  # the submit answer says queued...
+
+    body = http.get(f"{base_url}/videos/{created['id']}", headers=AUTH).json()
+    assert body["status"] == "unknown"  # ...then GET says unknown (NOT_START)
+    assert body["progress"] == 0
+    assert body["completed_at"] == created["created_at"]  # the task's last update time
+    content = http.get(f"{base_url}/videos/{created['id']}/content", headers=AUTH)
+    assert content.status_code == 400
+    assert content.json()["error"]["message"] == (
+        "Task is not completed yet, current status: NOT_START"
+    )
+    assert wait_for(http, base_url, created["id"])["status"] == "completed"
+
+
+def test_not_start_window_defaults_to_half_the_queued_phase_and_can_be_off(make_emulator, http):
+    from prefect_videogen.emulator import EmulatorConfig
+
+    assert EmulatorConfig(dialect="gateway", latency=4).not_start_window() == 0.4
+    assert EmulatorConfig(dialect="openai", latency=4).not_start_window() == 0.0
+    base_url = make_emulator(dialect="gateway", latency=5, not_start_seconds=0)
+    created = _post(http, base_url, json={"model": "kling-v1", "prompt": "a cat"}).json()
+    assert http.get(f"{base_url}/videos/{created['id']}", headers=AUTH).json()["status"] == (
+        "queued"
+    )
+
+
+def test_advertised_model_without_an_adaptor_is_invalid_api_platform(make_emulator, http):
+    base_url = make_emulator(dialect="gateway", unservable_models=["veo-3.0-generate-001"])
+    response = _post(http, base_url, json={"model": "veo-3.0-generate-001", "prompt": "x"})
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "code": "invalid_api_platform",
+        "message": "invalid api platform: 48",
+        "data": None,
+    }
+    assert get_stats(base_url)["submissions"] == 0
+
+
+def test_content_proxy_ignores_range_and_is_cut_after_its_time_limit(make_emulator, http):
+    base_url = make_emulator(
+        dialect="gateway",
+        not_start_seconds=0,
+        pad_content_to=400_000,
+        content_rate=200_000,
+        content_timeout=0.5,
+    )
+    created = _post(http, base_url, json={"model": "kling-v1", "prompt": "long"}).json()
+    done = wait_for(http, base_url, created["id"])
+    content = f"{base_url}/videos/{done['id']}/content"
+
+    ranged = {**AUTH, "Range": "bytes=0-99"}
+    with (
+        pytest.raises(httpx.RemoteProtocolError),  # cut at 0.5 s: ~100 kB of 400 kB
+        http.stream("GET", content, headers=ranged) as response,
+    ):
+        assert response.status_code == 200  # Range not forwarded: the whole file
+        assert response.headers["content-length"] == "400000"
+        response.read()
+    direct = http.get(done["metadata"]["url"], headers={"Range": "bytes=0-99"})
+    assert direct.status_code == 206  # the provider link itself honours Range
+    whole = http.get(done["metadata"]["url"], timeout=10)
+    assert len(whole.content) == 400_000  # not cut: the limit is the proxy's
 
 
 def test_auth_error_is_new_api_shaped(gateway, http):

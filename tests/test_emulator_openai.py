@@ -449,3 +449,26 @@ def test_head_request_gives_headers_without_counting_a_download(make_emulator, h
     assert head.status_code == 200 and int(head.headers["content-length"]) > 0
     assert head.content == b""
     assert get_stats(base_url)["jobs"][job["id"]]["downloads"] == 0
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allow"),
+    [
+        ("PUT", "/v1/videos", {"GET", "HEAD", "POST"}),
+        ("POST", "/v1/videos/video_x", {"GET", "HEAD", "DELETE"}),
+        ("DELETE", "/v1/videos/video_x/content", {"GET", "HEAD"}),
+    ],
+)
+def test_405_lists_every_method_of_the_path(emulator, http, method, path, allow):
+    response = http.request(method, emulator.removesuffix("/v1") + path, headers=AUTH)
+
+    assert response.status_code == 405
+    assert {m.strip() for m in response.headers["allow"].split(",")} == allow
+    assert response.json()["error"]["code"] == "method_not_allowed"
+
+
+def test_unknown_path_is_openai_invalid_url(emulator, http):
+    response = http.get(emulator + "/videoz", headers=AUTH)
+
+    assert response.status_code == 404
+    assert response.json()["error"]["message"] == "Invalid URL (GET /v1/videoz)"

@@ -126,10 +126,12 @@ def test_text_to_video_is_json_with_string_seconds():
 
 def test_metadata_rides_along_as_object_in_json_and_string_in_multipart():
     meta = {"user": "u1", "tags": ["a", 1]}
-    t2v = FAMILY.encode(FAMILY.validate(VideoRequest(prompt="p", metadata=meta)))
+    t2v = FAMILY.encode(FAMILY.validate(VideoRequest(model="sora-2", prompt="p", metadata=meta)))
     assert t2v.json is not None and t2v.json["metadata"] == meta
     i2v = FAMILY.encode(
-        FAMILY.validate(VideoRequest(prompt="p", metadata=meta, first_frame=frame(720, 1280)))
+        FAMILY.validate(
+            VideoRequest(model="sora-2", prompt="p", metadata=meta, first_frame=frame(720, 1280))
+        )
     )
     assert i2v.data is not None and json.loads(i2v.data["metadata"]) == meta
 
@@ -159,7 +161,9 @@ def test_image_to_video_is_multipart_with_the_file():
 def test_data_url_image_is_uploaded_with_a_clean_file_name():
     raw = picture(720, 1280, "JPEG")
     image = ImageInput.from_url("data:image/jpeg;base64," + base64.b64encode(raw).decode())
-    encoded = FAMILY.encode(FAMILY.validate(VideoRequest(prompt="p", first_frame=image)))
+    encoded = FAMILY.encode(
+        FAMILY.validate(VideoRequest(model="sora-2", prompt="p", first_frame=image))
+    )
     assert encoded.files == [("input_reference", ("first_frame.jpg", raw, "image/jpeg"))]
 
 

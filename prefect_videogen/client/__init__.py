@@ -1,8 +1,10 @@
 """HTTP clients for the OpenAI video format API: submit, poll, list, delete and download.
 
-`VideoGenClient` (sync) and `AsyncVideoGenClient` (async) speak to OpenAI (Sora) and to
-new-api gateways alike. Both share the request building and response reading in
-`_BaseVideoGenClient`; only the sending, sleeping and streaming differ.
+`VideoGenClient` (sync) and `AsyncVideoGenClient` (async) speak to new-api gateways (Wan,
+Kling, Jimeng, Vidu, Seedance, Hailuo, Veo), to self-hosted servers and to the local
+emulator. `base_url` is required: OpenAI's own Videos API shut down on 2026-09-24. Both
+share the request building and response reading in `_BaseVideoGenClient`; only the
+sending, sleeping and streaming differ.
 
 Safety rules they keep:
 
@@ -28,26 +30,51 @@ from pydantic import SecretStr
 from prefect_videogen.client._base import (
     _MAX_REDIRECTS,
     _USER_AGENT,
-    DEFAULT_BASE_URL,
+    EXAMPLE_BASE_URL,
     _BaseVideoGenClient,
     _Call,
     _ssl_context,
+    logger,
 )
 from prefect_videogen.client._download import DownloadedContent, _PartFile
-from prefect_videogen.client._polling import _Poller
+from prefect_videogen.client._polling import UNKNOWN_TIMEOUT, _Poller
 from prefect_videogen.client._retry import Backoff, aretry_call, retry_call
-from prefect_videogen.exceptions import APIError, VideoGenError
+from prefect_videogen.exceptions import (
+    APIConnectionError,
+    APIError,
+    ContentNotReadyError,
+    VideoGenError,
+)
 from prefect_videogen.families import VideoRequest, family_for_model
 from prefect_videogen.models import DeletedVideo, VideoJob, VideoList
 
-__all__ = ["DEFAULT_BASE_URL", "AsyncVideoGenClient", "DownloadedContent", "VideoGenClient"]
+__all__ = [
+    "EXAMPLE_BASE_URL",
+    "UNKNOWN_TIMEOUT",
+    "AsyncVideoGenClient",
+    "DownloadedContent",
+    "VideoGenClient",
+]
+
+
+def __getattr__(name: str) -> object:
+    if name == "DEFAULT_BASE_URL":  # an ImportError, so `from ... import` shows the reason
+        raise ImportError(
+            "prefect_videogen.client.DEFAULT_BASE_URL was removed: it pointed at OpenAI's "
+            "Videos API, which shut down on 2026-09-24. Pass base_url explicitly: your "
+            f"gateway (e.g. {EXAMPLE_BASE_URL}) or the local emulator "
+            "(http://127.0.0.1:8000/v1)."
+        )
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class VideoGenClient(_BaseVideoGenClient):
     """A synchronous client for the OpenAI video format API (OpenAI and new-api gateways).
 
     Args:
-        base_url: The API root including its version prefix, e.g. `https://api.openai.com/v1`.
+        base_url: The API root including its version prefix, e.g.
+            `https://gateway.example.com/v1` (a new-api gateway) or
+            `http://127.0.0.1:8000/v1` (the local emulator).
         api_key: Sent as `Authorization: Bearer <key>` to `base_url`'s origin only.
         headers: Extra headers for the API (e.g. `OpenAI-Organization`); like the key, they
             are sent to `base_url`'s origin only.
@@ -62,7 +89,9 @@ class VideoGenClient(_BaseVideoGenClient):
         from prefect_videogen.families import VideoRequest
 
         with VideoGenClient("http://127.0.0.1:8000/v1", "sk-emulator") as client:
-            job = client.create(VideoRequest(model="sora-2", prompt="a red fox in snow"))
+            job = client.create(
+                VideoRequest(model="wan2.5-t2v-preview", prompt="a red fox in snow")
+            )
             job = client.wait(job.id, model=job.model)
             client.download_content(job.id, "fox.mp4")
         ```
@@ -70,7 +99,7 @@ class VideoGenClient(_BaseVideoGenClient):
 
     def __init__(
         self,
-        base_url: str = DEFAULT_BASE_URL,
+        base_url: str,
         api_key: str | SecretStr | None = None,
         *,
         headers: Mapping[str, str] | None = None,
@@ -129,11 +158,13 @@ class VideoGenClient(_BaseVideoGenClient):
 
         Raises:
             InvalidRequestError: The request is not valid for the model (no network call made).
+            ModelRetiredError: A Sora model sent to api.openai.com (shut down 2026-09-24).
+            ModelUnavailableError: The gateway lists the model but has no channel for it.
             SubmissionUncertainError: The request was sent but no answer came back.
 
         Example:
             ```python
-            job = client.create(VideoRequest(model="sora-2", prompt="waves", seconds=4))
+            job = client.create(VideoRequest(model="kling-v1", prompt="waves", seconds=5))
             ```
         """
         family, call = self._create_call(request, idempotency_key)
@@ -144,7 +175,7 @@ class VideoGenClient(_BaseVideoGenClient):
 
         Example:
             ```python
-            job = client.retrieve("video_123", model="sora-2")
+            job = client.retrieve("task_123", model="kling-v1")
             print(job.status, job.progress)
             ```
         """
@@ -155,7 +186,10 @@ class VideoGenClient(_BaseVideoGenClient):
     def list(
         self, *, after: str | None = None, limit: int | None = None, order: str | None = None
     ) -> VideoList:
-        """One page of jobs (OpenAI only; new-api gateways do not list jobs).
+        """One page of jobs (OpenAI-style servers and the emulator's openai/seed dialects).
+
+        Raises:
+            UnsupportedOperationError: The server cannot list jobs (new-api gateways).
 
         Example:
             ```python
@@ -169,23 +203,31 @@ class VideoGenClient(_BaseVideoGenClient):
     def delete(self, video_id: str) -> DeletedVideo:
         """Delete a finished job and its files.
 
+        Raises:
+            UnsupportedOperationError: The server cannot delete (new-api gateways have no
+                DELETE route).
+            NotFoundError: The job does not exist (any more).
+
         Example:
             ```python
             assert client.delete("video_123").deleted
             ```
         """
-        call = _Call("DELETE", self._video_path(video_id))
+        call = _Call("DELETE", self._video_path(video_id), kind="delete")
         return self._read_deleted(self._send(call), video_id)
 
-    def remix(self, video_id: str, prompt: str) -> VideoJob:
-        """Make a new job (paid) from a completed one with a changed prompt.
+    def remix(self, video_id: str, prompt: str, *, model: str | None = None) -> VideoJob:
+        """Make a new job (paid) from a completed one with a changed prompt (Sora only).
+
+        The prompt is checked as `create` checks one, against `model`'s limit when given,
+        before any network call.
 
         Example:
             ```python
-            job = client.remix("video_123", "the same fox, at night")
+            job = client.remix("video_123", "the same fox, at night", model="sora-2")
             ```
         """
-        call = self._remix_call(video_id, prompt)
+        call = self._remix_call(video_id, prompt, model)
         return self._read_submitted_job(self._send(call), call, None)
 
     def wait(
@@ -197,6 +239,7 @@ class VideoGenClient(_BaseVideoGenClient):
         min_interval: float = 1.0,
         max_interval: float = 15.0,
         on_update: Callable[[VideoJob], None] | None = None,
+        unknown_timeout: float | None = UNKNOWN_TIMEOUT,
     ) -> VideoJob:
         """Poll until the job completes.
 
@@ -211,6 +254,9 @@ class VideoGenClient(_BaseVideoGenClient):
             min_interval: The first pause between polls, in seconds.
             max_interval: The longest pause between polls, in seconds.
             on_update: Called with the job whenever its status or progress changes.
+            unknown_timeout: Seconds the job may keep answering status `unknown`; None
+                for no limit. A new-api gateway says `unknown` for a task its poller has
+                not started yet (a queued job), and DashScope for an id it does not know.
 
         Returns:
             The completed job.
@@ -218,6 +264,7 @@ class VideoGenClient(_BaseVideoGenClient):
         Raises:
             VideoGenerationFailed: The job ended in `failed`.
             VideoTimeoutError: `timeout` passed first; the job goes on, wait again later.
+            VideoStatusUnknownError: The job said `unknown` for `unknown_timeout` seconds.
 
         Example:
             ```python
@@ -225,7 +272,11 @@ class VideoGenClient(_BaseVideoGenClient):
             ```
         """
         poller = _Poller(
-            video_id, timeout=timeout, min_interval=min_interval, max_interval=max_interval
+            video_id,
+            timeout=timeout,
+            min_interval=min_interval,
+            max_interval=max_interval,
+            unknown_timeout=unknown_timeout,
         )
         while True:
             try:
@@ -247,12 +298,18 @@ class VideoGenClient(_BaseVideoGenClient):
         variant: str = "video",
         url: str | None = None,
         chunk_size: int = 1 << 20,
+        ready_timeout: float | None = 900,
     ) -> DownloadedContent:
         """Stream a job's video (or thumbnail/spritesheet) to a file, safely.
 
         Writes `<destination>.part`, hashing as it goes, resumes with a `Range` request
         when the connection drops and the server accepts ranges, then fsyncs and moves
         the file into place. On failure no file is left at `destination` or `.part`.
+
+        When `/content` answers that the job has not completed yet, the job is polled
+        until it has (at most `ready_timeout` seconds), then downloaded. When `/content`
+        keeps breaking off (new-api gateways cut it after 60 s and do not forward
+        `Range`), the video is fetched from the job's own result URL when it has one.
 
         Args:
             video_id: The completed job.
@@ -261,9 +318,15 @@ class VideoGenClient(_BaseVideoGenClient):
             url: Fetch this URL (e.g. `job.url` from a gateway) instead of `/content`;
                 the API key is sent only if it is on `base_url`'s origin.
             chunk_size: Bytes buffered per write to disk.
+            ready_timeout: Seconds to wait for an unfinished job before downloading it.
 
         Returns:
             The written file's path, size, sha256 and content type.
+
+        Raises:
+            VideoGenerationFailed: The job, polled because it was not ready, failed.
+            UnsupportedOperationError: A thumbnail or spritesheet was asked for and the
+                server sent the video (gateways ignore `variant`).
 
         Example:
             ```python
@@ -272,15 +335,41 @@ class VideoGenClient(_BaseVideoGenClient):
             ```
         """
         target, params = self._content_target(video_id, variant, url)
-        call = self._download_call(target)
         part = self._open_part(destination, chunk_size)
-        try:
+
+        def download(source: httpx.URL, query: Mapping[str, str]) -> None:
+            call = self._download_call(source)
             retry_call(
-                lambda: self._download_once(call, target, params, part),
+                lambda: self._download_once(call, source, query, part, variant),
                 max_retries=self.max_retries,
                 backoff=self._backoff,
                 what=f"download {call.path}",
             )
+
+        def when_ready() -> None:
+            try:
+                download(target, params)
+            except ContentNotReadyError:
+                if url is not None:
+                    raise
+                logger.info("Video %s is not ready to download yet; polling it", video_id)
+                self.wait(video_id, timeout=ready_timeout)
+                download(target, params)
+
+        try:
+            try:
+                when_ready()
+            except APIConnectionError:
+                fallback = None
+                if url is None and variant == "video" and part.range_ignored:
+                    try:
+                        fallback = self._fallback_url(self.retrieve(video_id), target)
+                    except VideoGenError:
+                        fallback = None
+                if fallback is None:
+                    raise
+                part.resumable = False  # another source: start over
+                download(fallback, {})
             return part.commit()
         except BaseException:
             part.discard()
@@ -292,6 +381,7 @@ class VideoGenClient(_BaseVideoGenClient):
         url: httpx.URL,
         params: Mapping[str, str],
         part: _PartFile,
+        variant: str = "video",
     ) -> None:
         for _ in range(_MAX_REDIRECTS + 1):
             request, kind = self._content_request(url, params, part)
@@ -307,6 +397,7 @@ class VideoGenClient(_BaseVideoGenClient):
                     response.read()
                     raise self._download_error(response, call, kind, part)
                 part.begin(response)
+                self._check_variant(response, variant, call)
                 for chunk in response.iter_bytes():
                     part.write(chunk)
                 part.end()
@@ -332,7 +423,8 @@ class AsyncVideoGenClient(_BaseVideoGenClient):
 
         async def main():
             async with AsyncVideoGenClient("http://127.0.0.1:8000/v1", "sk-emulator") as client:
-                job = await client.create(VideoRequest(model="sora-2", prompt="a red fox"))
+                request = VideoRequest(model="wan2.5-t2v-preview", prompt="a red fox")
+                job = await client.create(request)
                 job = await client.wait(job.id, model=job.model)
                 await client.download_content(job.id, "fox.mp4")
 
@@ -342,7 +434,7 @@ class AsyncVideoGenClient(_BaseVideoGenClient):
 
     def __init__(
         self,
-        base_url: str = DEFAULT_BASE_URL,
+        base_url: str,
         api_key: str | SecretStr | None = None,
         *,
         headers: Mapping[str, str] | None = None,
@@ -396,7 +488,7 @@ class AsyncVideoGenClient(_BaseVideoGenClient):
 
         Example:
             ```python
-            job = await client.create(VideoRequest(model="sora-2", prompt="waves"))
+            job = await client.create(VideoRequest(model="kling-v1", prompt="waves"))
             ```
         """
         family, call = self._create_call(request, idempotency_key)
@@ -435,10 +527,10 @@ class AsyncVideoGenClient(_BaseVideoGenClient):
             await client.delete("video_123")
             ```
         """
-        call = _Call("DELETE", self._video_path(video_id))
+        call = _Call("DELETE", self._video_path(video_id), kind="delete")
         return self._read_deleted(await self._send(call), video_id)
 
-    async def remix(self, video_id: str, prompt: str) -> VideoJob:
+    async def remix(self, video_id: str, prompt: str, *, model: str | None = None) -> VideoJob:
         """Make a new job (paid) from a completed one; see `VideoGenClient.remix`.
 
         Example:
@@ -446,7 +538,7 @@ class AsyncVideoGenClient(_BaseVideoGenClient):
             job = await client.remix("video_123", "at night")
             ```
         """
-        call = self._remix_call(video_id, prompt)
+        call = self._remix_call(video_id, prompt, model)
         return self._read_submitted_job(await self._send(call), call, None)
 
     async def wait(
@@ -458,6 +550,7 @@ class AsyncVideoGenClient(_BaseVideoGenClient):
         min_interval: float = 1.0,
         max_interval: float = 15.0,
         on_update: Callable[[VideoJob], Awaitable[None] | None] | None = None,
+        unknown_timeout: float | None = UNKNOWN_TIMEOUT,
     ) -> VideoJob:
         """Poll until the job completes; see `VideoGenClient.wait`.
 
@@ -467,7 +560,11 @@ class AsyncVideoGenClient(_BaseVideoGenClient):
             ```
         """
         poller = _Poller(
-            video_id, timeout=timeout, min_interval=min_interval, max_interval=max_interval
+            video_id,
+            timeout=timeout,
+            min_interval=min_interval,
+            max_interval=max_interval,
+            unknown_timeout=unknown_timeout,
         )
         while True:
             try:
@@ -491,6 +588,7 @@ class AsyncVideoGenClient(_BaseVideoGenClient):
         variant: str = "video",
         url: str | None = None,
         chunk_size: int = 1 << 20,
+        ready_timeout: float | None = 900,
     ) -> DownloadedContent:
         """Stream a job's content to a file, safely; see `VideoGenClient.download_content`.
 
@@ -500,15 +598,41 @@ class AsyncVideoGenClient(_BaseVideoGenClient):
             ```
         """
         target, params = self._content_target(video_id, variant, url)
-        call = self._download_call(target)
         part = self._open_part(destination, chunk_size)
-        try:
+
+        async def download(source: httpx.URL, query: Mapping[str, str]) -> None:
+            call = self._download_call(source)
             await aretry_call(
-                lambda: self._download_once(call, target, params, part),
+                lambda: self._download_once(call, source, query, part, variant),
                 max_retries=self.max_retries,
                 backoff=self._backoff,
                 what=f"download {call.path}",
             )
+
+        async def when_ready() -> None:
+            try:
+                await download(target, params)
+            except ContentNotReadyError:
+                if url is not None:
+                    raise
+                logger.info("Video %s is not ready to download yet; polling it", video_id)
+                await self.wait(video_id, timeout=ready_timeout)
+                await download(target, params)
+
+        try:
+            try:
+                await when_ready()
+            except APIConnectionError:
+                fallback = None
+                if url is None and variant == "video" and part.range_ignored:
+                    try:
+                        fallback = self._fallback_url(await self.retrieve(video_id), target)
+                    except VideoGenError:
+                        fallback = None
+                if fallback is None:
+                    raise
+                part.resumable = False  # another source: start over
+                await download(fallback, {})
             return part.commit()
         except BaseException:
             part.discard()
@@ -520,6 +644,7 @@ class AsyncVideoGenClient(_BaseVideoGenClient):
         url: httpx.URL,
         params: Mapping[str, str],
         part: _PartFile,
+        variant: str = "video",
     ) -> None:
         for _ in range(_MAX_REDIRECTS + 1):
             request, kind = self._content_request(url, params, part)
@@ -535,6 +660,7 @@ class AsyncVideoGenClient(_BaseVideoGenClient):
                     await response.aread()
                     raise self._download_error(response, call, kind, part)
                 part.begin(response)
+                self._check_variant(response, variant, call)
                 async for chunk in response.aiter_bytes():
                     part.write(chunk)
                 part.end()

@@ -28,10 +28,13 @@ from prefect_videogen.exceptions import (
     APIConnectionError,
     APIError,
     InvalidRequestError,
+    ModelRetiredError,
     SubmissionUncertainError,
+    UnsupportedOperationError,
     VideoGenError,
 )
 from prefect_videogen.families import ModelFamily, VideoRequest, family_for_model
+from prefect_videogen.families.checks import MAX_PROMPT_CHARS, check_prompt
 from prefect_videogen.models import (
     ContentVariant,
     DeletedVideo,
@@ -41,7 +44,19 @@ from prefect_videogen.models import (
 
 _MAX_REDIRECTS = 5
 
-DEFAULT_BASE_URL = "https://api.openai.com/v1"
+#: The documented shape of a gateway base URL (the API root with its version prefix).
+EXAMPLE_BASE_URL = "https://gateway.example.com/v1"
+
+#: When and why Sora stopped, and what serves the same API today.
+SORA_SHUTDOWN = (
+    "OpenAI shut down its Videos API and every Sora 2 model on 2026-09-24, with no replacement API"
+)
+LIVE_ALTERNATIVES = (
+    "Wan (wan2.5-t2v-preview, wan2.5-i2v-preview, wan2.2-kf2v-flash), Kling "
+    "(kling-v2-master), Seedance (doubao-seedance-1-0-pro-250528) or Veo "
+    "(veo-3.0-generate-001) through a new-api gateway, with base_url set to the gateway "
+    f"(e.g. {EXAMPLE_BASE_URL})"
+)
 
 try:
     _USER_AGENT = f"prefect-videogen/{version('prefect-videogen')}"
@@ -102,7 +117,10 @@ class _BaseVideoGenClient:
             raise InvalidRequestError(
                 "base_url",
                 value=base_url,
-                allowed="an http(s) URL with the version prefix, e.g. https://api.openai.com/v1",
+                allowed=(
+                    f"an http(s) URL with the version prefix, e.g. {EXAMPLE_BASE_URL} (a "
+                    "gateway) or http://127.0.0.1:8000/v1 (the local emulator)"
+                ),
             )
         if max_retries < 0:
             raise InvalidRequestError("max_retries", value=max_retries, allowed="0 or more")
@@ -160,10 +178,27 @@ class _BaseVideoGenClient:
             segment = segment.replace(".", "%2E")
         return f"/videos/{segment}{suffix}"
 
+    def _on_openai(self) -> bool:
+        host = (self._origin.host or "").lower()
+        return host == "openai.com" or host.endswith(".openai.com")
+
+    def _refuse_retired(self, family: ModelFamily, model: str, what: str) -> None:
+        """Sora on OpenAI's own API cannot work any more: say so before any network call."""
+        if family.name == "sora" and self._on_openai():
+            raise ModelRetiredError(
+                "model",
+                f"{SORA_SHUTDOWN}, so {what} cannot succeed at {self._origin.host}. Use a live "
+                f"model instead: {LIVE_ALTERNATIVES}. Sora models still work on servers that "
+                "speak them (self-hosted, the local emulator)",
+                value=model,
+                model=model,
+            )
+
     def _create_call(
         self, request: VideoRequest, idempotency_key: str | None
     ) -> tuple[ModelFamily, _Call]:
         family = family_for_model(request.model)
+        self._refuse_retired(family, request.model, f"model {request.model!r}")
         encoded = family.encode(family.validate(request))
         headers = {}
         if idempotency_key is not None:
@@ -191,11 +226,18 @@ class _BaseVideoGenClient:
             "POST", "/videos", kind="submit", files=parts, headers=headers, model=request.model
         )
 
-    def _remix_call(self, video_id: str, prompt: str) -> _Call:
+    def _remix_call(self, video_id: str, prompt: str, model: str | None) -> _Call:
+        """A remix: its prompt checked as create checks one (the model's limit if known)."""
         if not isinstance(prompt, str) or not prompt.strip():
             raise InvalidRequestError("prompt", value=prompt, allowed="a non-empty string")
+        family = family_for_model(model or "sora-2")  # remix is Sora's operation
+        self._refuse_retired(family, model or "sora-2", "a remix (Sora only)")
+        max_chars = MAX_PROMPT_CHARS  # the format's own limit; a known model may have less
+        if model and hasattr(family, "max_prompt_chars"):
+            max_chars = family.max_prompt_chars(model)
+        check_prompt(prompt, model=model or "the remixed video's model", max_chars=max_chars)
         path = self._video_path(video_id, "/remix")
-        return _Call("POST", path, kind="submit", json={"prompt": prompt})
+        return _Call("POST", path, kind="submit", json={"prompt": prompt}, model=model)
 
     @staticmethod
     def _list_call(after: str | None, limit: int | None, order: str | None) -> _Call:
@@ -241,6 +283,36 @@ class _BaseVideoGenClient:
         if self._same_origin(target):
             return _Call("GET", target.path, kind="content")
         return _Call("GET", f"{target.scheme}://{target.host}{target.path}", kind="cdn")
+
+    @staticmethod
+    def _check_variant(response: httpx.Response, variant: str, call: _Call) -> None:
+        """A thumbnail or spritesheet that arrives as a video: the server ignored `variant`."""
+        if variant == ContentVariant.VIDEO.value:
+            return
+        media = response.headers.get("content-type", "").split(";")[0].strip().lower()
+        if media.startswith("video/"):
+            raise UnsupportedOperationError(
+                f"{call.what}?variant={variant}: the server sent {media}, not a {variant} "
+                "image: it ignores `variant` (new-api gateways always send the video). "
+                "Download the video and take a frame from it instead "
+                "(prefect_videogen.reporting.frame_thumbnail)",
+                status_code=response.status_code,
+            )
+
+    def _fallback_url(self, job: VideoJob, target: httpx.URL) -> httpx.URL | None:
+        """The job's direct result URL, when a `/content` download could not be finished."""
+        if not job.url:
+            return None
+        fallback = httpx.URL(self.base_url + "/").join(job.url)
+        if fallback.scheme not in ("http", "https") or fallback == target:
+            return None
+        logger.warning(
+            "Downloading video %s from its result URL: the connection to %s kept breaking "
+            "(new-api gateways cut /content after 60 s and do not forward Range)",
+            job.id,
+            target.path,
+        )
+        return fallback
 
     def _download_error(
         self, response: httpx.Response, call: _Call, kind: _Kind, part: _PartFile

@@ -108,6 +108,7 @@ class _PartFile:
         self.size = 0
         self.expected_size: int | None = None
         self.resumable = False
+        self.range_ignored = False
         self.content_type = "application/octet-stream"
 
     def request_headers(self) -> dict[str, str]:
@@ -137,7 +138,8 @@ class _PartFile:
                 )
             self.expected_size = total
             return
-        if self.size:
+        if self.size:  # a Range request answered 200: the server ignores Range
+            self.range_ignored = True
             self._restart()
         self.resumable = (
             response.headers.get("accept-ranges", "").lower() == "bytes" and not encoded

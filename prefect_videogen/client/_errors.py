@@ -16,11 +16,14 @@ from prefect_videogen.exceptions import (
     APIError,
     AuthenticationError,
     ContentExpiredError,
+    ContentNotReadyError,
     InvalidRequestError,
+    ModelUnavailableError,
     NotFoundError,
     RateLimitError,
     ServerError,
     SubmissionUncertainError,
+    UnsupportedOperationError,
     VideoGenError,
 )
 
@@ -50,9 +53,10 @@ _KNOWN_FIELDS = (
 )
 
 # What kind of call a request is; decides how errors and transport failures read.
-#   api: an idempotent call to the API (GET, DELETE); submit: a paid POST (create, remix);
-#   list: GET /videos; content: a download from the API origin; cdn: a download from elsewhere.
-_Kind = Literal["api", "submit", "list", "content", "cdn"]
+#   api: an idempotent call to the API (GET); delete: DELETE /videos/{id}; submit: a paid
+#   POST (create, remix); list: GET /videos; content: a download from the API origin; cdn: a
+#   download from elsewhere.
+_Kind = Literal["api", "delete", "submit", "list", "content", "cdn"]
 
 
 # --------------------------------------------------------------------------------------
@@ -143,6 +147,24 @@ def _infer_field(param: str | None, code: str | None, message: str) -> str | Non
     return next((f for f in _KNOWN_FIELDS if re.search(rf"\b{f}\b", lowered)), None)
 
 
+def _no_such_route(status: int, message: str) -> bool:
+    """Whether an error answer says the route itself does not exist (not the job).
+
+    new-api (and OpenAI) answer an unknown route with 404 "Invalid URL (METHOD /path)";
+    a bare gin router answers "404 page not found"; other servers 405 or 501.
+    """
+    if status in (405, 501):
+        return True
+    return status == 404 and (
+        message.startswith("Invalid URL (") or message.strip() == "404 page not found"
+    )
+
+
+def _not_ready(code: str | None, message: str) -> bool:
+    """A `/content` 400 saying the job has not completed (gateway or OpenAI wording)."""
+    return code == "video_not_ready" or "not completed yet" in message.lower()
+
+
 def _error_from_response(
     response: httpx.Response,
     *,
@@ -162,12 +184,35 @@ def _error_from_response(
 
     if code == "task_not_exist" or raw_message == "task_not_exist":
         return NotFoundError(message, **details)
-    if kind == "list" and status in (404, 405, 501):
-        hint = (
-            f"{what}: this server does not list videos ({raw_message}). new-api gateways do "
-            f"not implement GET /videos; keep the job ids that create() returns.{suffix}"
+    if code == "invalid_api_platform":
+        return ModelUnavailableError(
+            "model",
+            f"this gateway advertises {model or 'the model'} but has no channel for it "
+            f"({raw_message}). No job was created. Pick another model the gateway serves "
+            "(its /v1/models list), or ask its operator to add a channel for this one" + suffix,
+            value=model,
+            model=model,
+            status_code=status,
+            code=code,
         )
-        return NotFoundError(hint, **details) if status == 404 else APIError(hint, **details)
+    if kind == "list" and _no_such_route(status, raw_message):
+        return UnsupportedOperationError(
+            f"{what}: this server does not list videos ({raw_message}). new-api gateways do "
+            f"not implement GET /videos; keep the job ids that create() returns.{suffix}",
+            **details,
+        )
+    if kind == "delete" and _no_such_route(status, raw_message):
+        return UnsupportedOperationError(
+            f"{what}: this server cannot delete videos ({raw_message}). new-api gateways have "
+            "no DELETE route: the job runs to its end and its result expires with the "
+            f"provider; there is nothing to delete.{suffix}",
+            **details,
+        )
+    if kind == "content" and status == 400 and _not_ready(code, raw_message):
+        return ContentNotReadyError(
+            f"{message}; the job has not completed yet: poll it until it has, then download",
+            **details,
+        )
     if kind == "cdn" and status in (401, 403, 404, 410):
         return ContentExpiredError(
             f"{what}: the provider URL no longer serves the video ({raw_message}); "

@@ -9,6 +9,7 @@ from prefect_videogen.exceptions import (
     InvalidRequestError,
     VideoGenerationFailed,
     VideoGenError,
+    VideoStatusUnknownError,
     VideoTimeoutError,
     is_transient,
 )
@@ -19,18 +20,37 @@ from prefect_videogen.models import (
 
 logger = logging.getLogger("prefect_videogen.client")
 
+#: Seconds a job may keep answering status `unknown` before `wait` gives up on it.
+#: new-api answers `unknown` for a task its poller has not looked at yet (NOT_START); the
+#: poller ran every 15 s in early-2026 releases, so five minutes is twenty missed cycles.
+#: DashScope answers `UNKNOWN` for a task id it does not know or that has expired (24 h),
+#: so a server passing that word on must still end the wait, with a clear error.
+UNKNOWN_TIMEOUT = 300.0
+
 
 class _Poller:
     """When to poll next, when to call on_update, and when to stop waiting."""
 
     def __init__(
-        self, video_id: str, *, timeout: float | None, min_interval: float, max_interval: float
+        self,
+        video_id: str,
+        *,
+        timeout: float | None,
+        min_interval: float,
+        max_interval: float,
+        unknown_timeout: float | None = UNKNOWN_TIMEOUT,
     ) -> None:
         if min_interval < 0 or max_interval < min_interval:
             raise InvalidRequestError(
                 "min_interval",
                 f"need 0 <= min_interval <= max_interval, got {min_interval} and {max_interval}",
             )
+        if unknown_timeout is not None and unknown_timeout < 0:
+            raise InvalidRequestError(
+                "unknown_timeout", value=unknown_timeout, allowed="None or 0 seconds or more"
+            )
+        self.unknown_timeout = unknown_timeout
+        self._unknown_since: float | None = None
         self.video_id = video_id
         self.started = time.monotonic()
         self.deadline = None if timeout is None else self.started + timeout
@@ -48,9 +68,19 @@ class _Poller:
         return changed
 
     def finished(self, job: VideoJob) -> bool:
-        """True when completed; raises VideoGenerationFailed when failed."""
+        """True when completed; raises VideoGenerationFailed when failed, and
+        VideoStatusUnknownError when the server has said `unknown` for too long."""
         if job.status is VideoStatus.FAILED:
             raise VideoGenerationFailed(job)
+        if (job.raw_status or "").lower() == "unknown":
+            now = time.monotonic()
+            if self._unknown_since is None:
+                self._unknown_since = now
+            unknown_for = now - self._unknown_since
+            if self.unknown_timeout is not None and unknown_for >= self.unknown_timeout:
+                raise VideoStatusUnknownError(self.video_id, now - self.started, unknown_for)
+        else:
+            self._unknown_since = None
         return job.status is VideoStatus.COMPLETED
 
     def poll_failed(self, exc: VideoGenError) -> None:

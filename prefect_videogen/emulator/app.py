@@ -10,6 +10,10 @@ API (base URL `http://host:port/v1`):
     GET    /v1/videos/{id}/content         download (`variant=video|thumbnail|spritesheet`, Range)
     GET    /files/{token}/{id}.mp4         CDN-like link of the gateway/seed dialects (no auth)
 
+The gateway dialect has no list or delete route. Unknown paths answer 404 "Invalid URL
+(METHOD /path)"; a known path asked with another method answers 405 with a complete
+`Allow` header (openai, seed) or 404 like any unknown route (gateway, as gin does).
+
 Test control (no auth): `GET /emulator/stats`, `POST /emulator/reset` (jobs, counters and
 faults back to the start), `GET|POST /emulator/faults` (replace the FaultConfig),
 `GET /emulator/health`, `GET /emulator/config` (without the key).
@@ -391,6 +395,12 @@ class Emulator:
             fingerprint = _fingerprint(raw)
             if key and (replay := self._replay(request, key, fingerprint)) is not None:
                 return replay
+            model = raw.fields.get("model")
+            if isinstance(model, str) and model in self.config.unservable_models:
+                refused = self.dialect.unservable(model)
+                if refused is not None:
+                    self.store.stats.rejected += 1
+                    return refused
             job_request = normalize(
                 raw, dialect=self.dialect.name, max_seconds=self.config.max_seconds
             )
@@ -476,8 +486,6 @@ class Emulator:
 
     async def list_videos(self, request: Request) -> Response:
         """GET /v1/videos."""
-        if not self.dialect.has_list:
-            return self.dialect.no_route()
         return await self._serve(request, "list", self._list)
 
     async def _list(self, request: Request, decision: FaultDecision) -> Response:
@@ -519,8 +527,6 @@ class Emulator:
 
     async def delete(self, request: Request) -> Response:
         """DELETE /v1/videos/{id}."""
-        if not self.dialect.has_delete:
-            return self.dialect.no_route()
         return await self._serve(request, "delete", self._delete)
 
     async def _delete(self, request: Request, decision: FaultDecision) -> Response:
@@ -553,10 +559,20 @@ class Emulator:
                     param="variant",
                     code="invalid_value",
                 )
-        headers = (
-            {"cache-control": "public, max-age=86400"} if self.dialect.name == "gateway" else {}
-        )
-        return self._stream(request, job, state.result, variant, decision, headers)
+        if self.dialect.name == "gateway":
+            # new-api's proxy: a bare upstream GET (no Range) under a total time limit.
+            headers = {"cache-control": "public, max-age=86400"}
+            return self._stream(
+                request,
+                job,
+                state.result,
+                variant,
+                decision,
+                headers,
+                ranged=False,
+                cutoff=self.config.content_timeout,
+            )
+        return self._stream(request, job, state.result, variant, decision, {})
 
     async def files(self, request: Request) -> Response:
         """GET /files/{token}/{name}: the CDN-like link (no auth; `content` faults apply)."""
@@ -579,7 +595,18 @@ class Emulator:
         headers = {"cache-control": "public, max-age=86400"}
         return self._stream(request, job, state.result, "video", decision, headers)
 
-    def _stream(self, request, job, result, variant, decision, headers) -> Response:
+    def _stream(
+        self,
+        request,
+        job,
+        result,
+        variant,
+        decision,
+        headers,
+        *,
+        ranged: bool = True,
+        cutoff: float | None = None,
+    ) -> Response:
         media_type, extension = _VARIANTS[variant]
         path = {
             "video": result.video,
@@ -602,10 +629,12 @@ class Emulator:
             media_type=media_type,
             filename=f"{job.id}.{extension}",
             etag=result.sha256[variant],
-            range_header=request.headers.get("range"),
-            if_range=request.headers.get("if-range"),
+            range_header=request.headers.get("range") if ranged else None,
+            if_range=request.headers.get("if-range") if ranged else None,
             headers=headers,
             drop_after=drop_after,
+            rate=self.config.content_rate,
+            cutoff=cutoff,
         )
 
     # ------------------------------------------------------------------ control
@@ -696,23 +725,50 @@ def create_app(config: EmulatorConfig | None = None, **overrides: Any) -> Starle
         finally:
             await emulator.close()
 
+    dialect = emulator.dialect
+    videos = {"POST": emulator.create}
+    if dialect.has_list:
+        videos["GET"] = emulator.list_videos
+    video = {"GET": emulator.retrieve}
+    if dialect.has_delete:
+        video["DELETE"] = emulator.delete
     routes = [
-        Route("/v1/videos", emulator.create, methods=["POST"]),
-        Route("/v1/videos", emulator.list_videos, methods=["GET"]),
-        Route("/v1/videos/{video_id}", emulator.retrieve, methods=["GET"]),
-        Route("/v1/videos/{video_id}", emulator.delete, methods=["DELETE"]),
-        Route("/v1/videos/{video_id}/remix", emulator.remix, methods=["POST"]),
-        Route("/v1/videos/{video_id}/content", emulator.content, methods=["GET"]),
-        Route("/files/{token}/{name}", emulator.files, methods=["GET"]),
-        Route("/emulator/stats", emulator.stats, methods=["GET"]),
-        Route("/emulator/reset", emulator.reset, methods=["POST"]),
-        Route("/emulator/faults", emulator.faults, methods=["GET", "POST"]),
-        Route("/emulator/health", emulator.health, methods=["GET"]),
-        Route("/emulator/config", emulator.show_config, methods=["GET"]),
+        _route("/v1/videos", videos),
+        _route("/v1/videos/{video_id}", video),
+        _route("/v1/videos/{video_id}/remix", {"POST": emulator.remix}),
+        _route("/v1/videos/{video_id}/content", {"GET": emulator.content}),
+        _route("/files/{token}/{name}", {"GET": emulator.files}),
+        _route("/emulator/stats", {"GET": emulator.stats}),
+        _route("/emulator/reset", {"POST": emulator.reset}),
+        _route("/emulator/faults", {"GET": emulator.faults, "POST": emulator.faults}),
+        _route("/emulator/health", {"GET": emulator.health}),
+        _route("/emulator/config", {"GET": emulator.show_config}),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan)
+
+    async def not_found(request: Request, exc: Exception) -> Response:
+        return dialect.no_route(request.method, request.url.path)
+
+    async def not_allowed(request: Request, exc: Exception) -> Response:
+        allow = (getattr(exc, "headers", None) or {}).get("Allow", "")
+        return dialect.method_not_allowed(request.method, request.url.path, allow)
+
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        exception_handlers={404: not_found, 405: not_allowed},
+    )
     app.state.emulator = emulator
     return app
+
+
+def _route(path: str, handlers: dict[str, Callable[[Request], Awaitable[Response]]]) -> Route:
+    """One route per path, so a 405 lists every method the path serves in `Allow`."""
+
+    async def endpoint(request: Request) -> Response:
+        method = "GET" if request.method == "HEAD" else request.method
+        return await handlers[method](request)
+
+    return Route(path, endpoint, methods=list(handlers))
 
 
 def _merge(config: EmulatorConfig | None, overrides: dict[str, Any]) -> EmulatorConfig:

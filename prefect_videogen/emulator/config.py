@@ -212,7 +212,44 @@ class EmulatorConfig(BaseModel):
         default=None,
         description="Directory for rendered files; default a temporary one removed on close.",
     )
+    not_start_seconds: float | None = Field(
+        default=None,
+        ge=0,
+        description=(
+            "gateway only: seconds after submit during which GET answers status `unknown` "
+            "(new-api's NOT_START, until its poller first runs); default half the queued "
+            "phase, 0 turns it off."
+        ),
+    )
+    content_timeout: float = Field(
+        default=60.0,
+        gt=0,
+        description=(
+            "gateway only: total seconds of a proxied `/content` answer, streaming included; "
+            "the connection is cut after that (new-api's 60 s proxy limit)."
+        ),
+    )
+    content_rate: int | None = Field(
+        default=None,
+        ge=1,
+        description="Bytes per second of every download (a slow link); default unthrottled.",
+    )
+    unservable_models: builtins.list[str] = Field(
+        default_factory=lambda: ["grok-imagine-video"],
+        description=(
+            "gateway only: models the gateway advertises but has no task adaptor for; a "
+            "create answers 400 `invalid_api_platform` (new-api issue #6358)."
+        ),
+    )
     faults: FaultConfig = Field(default_factory=FaultConfig, description="Injected faults.")
+
+    def not_start_window(self) -> float:
+        """Seconds a new gateway job answers `unknown` (0 in other dialects)."""
+        if self.dialect != "gateway":
+            return 0.0
+        if self.not_start_seconds is not None:
+            return self.not_start_seconds
+        return self.latency * self.queued_fraction / 2
 
     def poll_hint_ms(self) -> int:
         """The `openai-poll-after-ms` value sent for unfinished jobs."""

@@ -9,15 +9,22 @@ openai (the official API, SDK 3.57 / openapi.json):
     only (else 400 `invalid_video_state`).
 gateway (new-api as its code behaves):
     create 200 `{id: "task_<32>", task_id, object, model, status: "queued", progress: 0,
-    created_at}`; GET adds `completed_at` once the task has been updated (the gateway sends
-    its last update time, also while in progress), `seconds`, `error` when failed and
-    `metadata.url` when completed, and never `expires_at`/`size`; Sora models answer with
-    the upstream OpenAI object instead (id rewritten). Task errors are `{"code", "message",
-    "data": null}`: unknown id 400 `task_not_exist`, validation 400/500 as in
-    `validation.py`. `/content` errors use `{"error": {"message", "type"}}`: unknown 404
-    "Task not found", unfinished 400 "Task is not completed yet, current status: X" (X the
-    internal status QUEUED/IN_PROGRESS/FAILURE); `variant` is ignored (always the MP4), as
-    new-api's proxy does. There is no list or delete route: 404 "404 page not found".
+    created_at}`; a new task is NOT_START until the gateway's poller first runs, and GET
+    answers status `"unknown"` meanwhile (`EmulatorConfig.not_start_seconds`). GET sends
+    `completed_at` always: the task's last update time, also while unknown, queued or in
+    progress; `seconds`, `error` when failed and `metadata.url` when completed, and never
+    `expires_at`/`size`; Sora models answer with the upstream OpenAI object instead (id
+    rewritten). Task errors are `{"code", "message", "data": null}`: unknown id 400
+    `task_not_exist`, validation 400/500 as in `validation.py`, a model the gateway lists
+    but has no adaptor for 400 `invalid_api_platform` ("invalid api platform: N",
+    `EmulatorConfig.unservable_models`). `/content` errors use `{"error": {"message",
+    "type"}}`: unknown 404 "Task not found", unfinished 400 "Task is not completed yet,
+    current status: X" (X the internal status NOT_START/QUEUED/IN_PROGRESS/FAILURE);
+    `variant` is ignored (always the MP4) and `Range` is not forwarded (always the whole
+    file, 200), as new-api's proxy does; the whole answer, streaming included, is cut after
+    `EmulatorConfig.content_timeout` (new-api: 60 s). There is no list or delete route, and
+    gin answers no 405: any unknown method or path is 404 `{"error": {"message": "Invalid
+    URL (METHOD /path)", "type": "invalid_request_error", "param": "", "code": ""}}`.
     Remix only for Sora tasks.
 seed (the seed document):
     create 201 `{id, object, model, created_at, status: "processing", progress: 0}`; GET
@@ -31,6 +38,9 @@ Choices where the documents say nothing (the same in every dialect unless stated
       docs speak of deleting "a completed or failed video" without saying what happens
       to others, and flows delete their in-flight jobs when cancelled).
     - `/content` of an unfinished or failed job: openai/seed 400 `video_not_ready`.
+    - an unknown path: openai/seed 404 "Invalid URL (METHOD /path)" (OpenAI's wording); a
+      known path with another method: 405 with an `Allow` header listing every method
+      the path serves.
     - expired content: openai/seed 410 `video_expired`; gateway 502 "Upstream service
       returned status 403" (what new-api says when the provider URL has expired); the
       `/files/` URLs answer 403 with an S3/OSS-style XML body.
@@ -46,7 +56,7 @@ import json
 import time
 from typing import Any
 
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import JSONResponse, Response
 
 from prefect_videogen.emulator.store import Job, JobState
 from prefect_videogen.emulator.validation import Rejection
@@ -198,9 +208,22 @@ class Dialect:
             code="server_error",
         )
 
-    def no_route(self) -> Response:
-        """An endpoint this dialect does not have."""
-        return self.error(404, "Not found.", code="not_found")
+    def no_route(self, method: str, path: str) -> Response:
+        """A path (or, on the gateway, a method) this dialect does not serve."""
+        return self.error(404, f"Invalid URL ({method} {path})")
+
+    def method_not_allowed(self, method: str, path: str, allow: str) -> Response:
+        """A known path asked with a method it does not serve; `allow` lists those it does."""
+        return self.error(
+            405,
+            f"Method {method} is not allowed on {path}; allowed: {allow}.",
+            code="method_not_allowed",
+            headers={"allow": allow},
+        )
+
+    def unservable(self, model: str) -> Response | None:
+        """A create for a model the server lists but cannot serve (gateway only)."""
+        return None
 
     def internal_status(self, state: JobState) -> str:
         """The status word in messages."""
@@ -242,6 +265,15 @@ _GATEWAY_INTERNAL = {
 }
 
 
+def _last_update(job: Job, state: JobState) -> int:
+    """The gateway's `completed_at`: when the task row was last written."""
+    if state.completed_at is not None:
+        return state.completed_at
+    if state.status == "in_progress":
+        return int(time.time())
+    return int(job.created_at)
+
+
 def file_url(root: str, job: Job) -> str:
     """The CDN-like download link of a job's MP4."""
     return f"{root}/files/{job.file_token}/{job.id}.mp4"
@@ -264,12 +296,12 @@ class GatewayDialect(Dialect):
             "task_id": job.id,
             "object": "video",
             "model": job.model,
-            "status": state.status,
+            "status": "unknown" if state.not_started else state.status,
             "progress": state.progress,
             "created_at": int(job.created_at),
+            # new-api sends the task's last update time here, whatever the status.
+            "completed_at": _last_update(job, state),
         }
-        if state.status != "queued":
-            body["completed_at"] = state.completed_at or int(time.time())
         body["seconds"] = str(job.seconds)
         if state.error:
             body["error"] = {"message": state.error["message"], "code": state.error["code"]}
@@ -364,10 +396,27 @@ class GatewayDialect(Dialect):
         code = "fail_to_fetch_task" if endpoint in ("create", "remix") else "get_task_failed"
         return self.task_error(status, code, message, headers)
 
-    def no_route(self) -> Response:
-        return PlainTextResponse("404 page not found", status_code=404)
+    def no_route(self, method: str, path: str) -> Response:
+        body = {
+            "error": {
+                "message": f"Invalid URL ({method} {path})",
+                "type": "invalid_request_error",
+                "param": "",
+                "code": "",
+            }
+        }
+        return json_response(body, 404)
+
+    def method_not_allowed(self, method: str, path: str, allow: str) -> Response:
+        return self.no_route(method, path)  # gin's HandleMethodNotAllowed is off in new-api
+
+    def unservable(self, model: str) -> Response | None:
+        # new-api picks the adaptor by channel type; 48 is the xAI channel of issue #6358.
+        return self.task_error(400, "invalid_api_platform", "invalid api platform: 48")
 
     def internal_status(self, state: JobState) -> str:
+        if state.not_started:
+            return "NOT_START"
         return _GATEWAY_INTERNAL[state.status]
 
 

@@ -1,5 +1,6 @@
 """ASGI responses the emulator needs beyond Starlette's: a ranged file stream that can drop
-the connection part-way, and a JSON answer cut off mid-body.
+the connection part-way (a planned drop, or a total time limit such as new-api's 60 s proxy
+cutoff), optionally throttled to a byte rate, and a JSON answer cut off mid-body.
 
 `FileStream` reads the file in 1 MiB chunks off the event loop, answers `Range:
 bytes=a-b`, `bytes=a-` and `bytes=-n` with 206 (416 when unsatisfiable; several ranges get
@@ -14,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -67,10 +69,14 @@ class FileStream(Response):
         if_range: str | None = None,
         headers: dict[str, str] | None = None,
         drop_after: int | None = None,
+        rate: int | None = None,
+        cutoff: float | None = None,
     ) -> None:
         self.path = path
         self.size = path.stat().st_size
         self.drop_after = drop_after
+        self.rate = rate
+        self.cutoff = cutoff
         self.status_code = 200
         self.background = None
         self.media_type = media_type
@@ -108,12 +114,15 @@ class FileStream(Response):
         if self.drop_after is not None:
             limit = min(length - 1, self.drop_after)
         disconnected = asyncio.ensure_future(_wait_disconnect(receive))
+        started = time.monotonic()
+        step = _CHUNK if self.rate is None else max(1, min(_CHUNK, self.rate // 20))
         try:
             with self.path.open("rb") as handle:
                 handle.seek(self.start)
                 sent = 0
                 while sent < limit and not disconnected.done():
-                    chunk = await anyio.to_thread.run_sync(handle.read, min(_CHUNK, limit - sent))
+                    await self._pace(started, sent)
+                    chunk = await anyio.to_thread.run_sync(handle.read, min(step, limit - sent))
                     if not chunk:
                         break
                     sent += len(chunk)
@@ -123,6 +132,17 @@ class FileStream(Response):
             await send({"type": "http.response.body", "body": b"", "more_body": False})
         finally:
             disconnected.cancel()
+
+    async def _pace(self, started: float, sent: int) -> None:
+        """Wait for the throttle (`rate`); cut the connection once `cutoff` has passed."""
+        wait = 0.0 if self.rate is None else started + sent / self.rate - time.monotonic()
+        if self.cutoff is not None:
+            left = started + self.cutoff - time.monotonic()
+            if wait >= left:
+                await asyncio.sleep(max(0.0, left))
+                raise InjectedDisconnect(f"cut after {self.cutoff:g} s and {sent} bytes")
+        if wait > 0:
+            await asyncio.sleep(wait)
 
 
 async def _wait_disconnect(receive: Receive) -> None:

@@ -3,6 +3,7 @@
 A job's status is computed from the time elapsed since submission whenever it is asked
 for; no task runs per job, so hundreds of concurrent jobs cost nothing while they wait:
 
+    elapsed < not_start_seconds (gateway only)   -> queued, not started (GET says `unknown`)
     elapsed < queued_fraction * latency          -> queued, progress 0
     elapsed < latency, or the render not done    -> in_progress, progress 1..99
     otherwise                                    -> completed (or failed, if planned)
@@ -58,6 +59,7 @@ class JobState:
     expired: bool = False
     result: RenderResult | None = None
     expires_exact: float | None = None
+    not_started: bool = False  # gateway: the gateway's poller has not seen the job yet
 
 
 @dataclass
@@ -228,6 +230,8 @@ class Store:
             return self._with_expiry(job, job.final)
         elapsed = time.monotonic() - job.started
         latency = job.latency
+        if elapsed < self.config.not_start_window():
+            return JobState("queued", 0, not_started=True)
         failure = self._failure_of(job)
         if elapsed >= latency and failure is not None:
             job.final = JobState(

@@ -45,7 +45,7 @@ class VideoRequest(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    model: str = Field(default="sora-2", description="The video model to use.")
+    model: str = Field(description='The video model to use, e.g. "wan2.5-t2v-preview".')
     prompt: str = Field(description="What the video should show.")
     seconds: int | None = Field(
         default=None, description="Duration in seconds; the model's default if unset."

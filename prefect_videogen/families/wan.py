@@ -178,7 +178,8 @@ class WanFamily(ProviderFamily):
         "succeeded": VideoStatus.COMPLETED,
         "failed": VideoStatus.FAILED,
         "canceled": VideoStatus.FAILED,
-        "unknown": VideoStatus.FAILED,
+        # "unknown" is not here: through new-api it is a task not started yet (NOT_START),
+        # and DashScope's UNKNOWN (an expired id) is bounded by wait(unknown_timeout=...).
     }
 
     def max_prompt_chars(self, model: str) -> int:
