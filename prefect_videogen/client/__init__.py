@@ -7,9 +7,11 @@ new-api gateways alike. Both share the request building and response reading in
 Safety rules they keep:
 
 - A create (or remix) POST is retried only when the server surely did not accept it: the
-  connection could not be opened, or the server answered 429 or 5xx. When the request may
-  have reached the server and no answer came back, `SubmissionUncertainError` is raised and
-  nothing is resent, so a paid job is never submitted twice by accident.
+  connection could not be opened, or the server answered 429. When the request may have
+  reached the server and no usable answer came back (a 5xx, a read timeout, a dropped
+  connection), `SubmissionUncertainError` is raised and nothing is resent, so a paid job is
+  never submitted twice by accident. Only with `idempotent_retries=True` (a server known to
+  honour `Idempotency-Key`) are those resent, with the same key.
 - The API key and extra headers go only to the API's own origin, never to a CDN URL, and
   never appear in exception messages, reprs or logs.
 - Downloads stream to `<destination>.part`, are hashed while writing, fsynced and then
@@ -55,6 +57,9 @@ class VideoGenClient(_BaseVideoGenClient):
         max_retries: Retries after the first attempt for transient failures.
         transport: An httpx transport, e.g. `httpx.MockTransport` in tests.
         backoff: Retry delays and the sleep function (tests pass a recorder).
+        idempotent_retries: The server honours `Idempotency-Key`, so a create whose answer
+            was lost (5xx, timeout, dropped connection) may be resent with the same key.
+            Leave False unless the provider documents it: most gateways ignore the header.
 
     Example:
         ```python
@@ -78,6 +83,7 @@ class VideoGenClient(_BaseVideoGenClient):
         max_retries: int = 3,
         transport: httpx.BaseTransport | None = None,
         backoff: Backoff | None = None,
+        idempotent_retries: bool = False,
     ) -> None:
         super().__init__(
             base_url,
@@ -86,6 +92,7 @@ class VideoGenClient(_BaseVideoGenClient):
             timeout=timeout,
             max_retries=max_retries,
             backoff=backoff,
+            idempotent_retries=idempotent_retries,
         )
         self._http = httpx.Client(
             timeout=self._timeout,
@@ -114,7 +121,11 @@ class VideoGenClient(_BaseVideoGenClient):
             return self._check(response, call)
 
         return retry_call(
-            attempt, max_retries=self.max_retries, backoff=self._backoff, what=call.what
+            attempt,
+            max_retries=self.max_retries,
+            backoff=self._backoff,
+            what=call.what,
+            retryable=self._retryable(call),
         )
 
     def create(self, request: VideoRequest, *, idempotency_key: str | None = None) -> VideoJob:
@@ -350,6 +361,7 @@ class AsyncVideoGenClient(_BaseVideoGenClient):
         max_retries: int = 3,
         transport: httpx.AsyncBaseTransport | None = None,
         backoff: Backoff | None = None,
+        idempotent_retries: bool = False,
     ) -> None:
         super().__init__(
             base_url,
@@ -358,6 +370,7 @@ class AsyncVideoGenClient(_BaseVideoGenClient):
             timeout=timeout,
             max_retries=max_retries,
             backoff=backoff,
+            idempotent_retries=idempotent_retries,
         )
         self._http = httpx.AsyncClient(
             timeout=self._timeout,
@@ -386,7 +399,11 @@ class AsyncVideoGenClient(_BaseVideoGenClient):
             return self._check(response, call)
 
         return await aretry_call(
-            attempt, max_retries=self.max_retries, backoff=self._backoff, what=call.what
+            attempt,
+            max_retries=self.max_retries,
+            backoff=self._backoff,
+            what=call.what,
+            retryable=self._retryable(call),
         )
 
     async def create(
