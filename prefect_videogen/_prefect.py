@@ -54,9 +54,16 @@ def load_block(reference: str) -> Any:
 
 
 def call_block(block: Any, name: str, *args: Any) -> Any:
-    """Call a block's I/O method synchronously (async-dispatched or plain)."""
+    """Call a block's I/O method synchronously (async-dispatched, plain, or a coroutine)."""
+    import inspect
+
+    from prefect.utilities.asyncutils import run_coro_as_sync
+
     method = getattr(block, name)
-    return method(*args, _sync=True) if hasattr(method, "aio") else method(*args)
+    result = method(*args, _sync=True) if hasattr(method, "aio") else method(*args)
+    if inspect.isawaitable(result):
+        result = run_coro_as_sync(result)
+    return result
 
 
 async def acall_block(block: Any, name: str, *args: Any) -> Any:
