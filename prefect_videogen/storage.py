@@ -37,6 +37,7 @@ from typing import Any, Literal
 from prefect.blocks.core import Block, UnknownBlockType
 from prefect.filesystems import LocalFileSystem, WritableFileSystem
 
+from prefect_videogen import _prefect
 from prefect_videogen.exceptions import InvalidRequestError
 from prefect_videogen.settings import current_settings
 
@@ -251,7 +252,7 @@ def resolve_storage(storage: StorageLike = None) -> Any:
     if storage is None:
         return _default_storage()
     if isinstance(storage, str) and (ref := _parse_reference(storage)) is not None:
-        return _check_block(Block.load(f"{ref[0]}/{ref[1]}", _sync=True), storage)
+        return _check_block(_prefect.load_block(f"{ref[0]}/{ref[1]}"), storage)
     if isinstance(storage, str | Path):
         return LocalFileSystem(basepath=str(Path(storage).expanduser().resolve()))
     return _check_block(storage, storage)
@@ -306,13 +307,7 @@ def call_block(block: Any, name: str, *args: Any) -> Any:
         call_block(LocalFileSystem(basepath="videos"), "write_path", "a.txt", b"hi")
         ```
     """
-    from prefect.utilities.asyncutils import run_coro_as_sync
-
-    method = getattr(block, name)
-    result = method(*args, _sync=True) if hasattr(method, "aio") else method(*args)
-    if inspect.isawaitable(result):
-        result = run_coro_as_sync(result)
-    return result
+    return _prefect.call_block(block, name, *args)
 
 
 async def _acall(block: Any, name: str, *args: Any) -> Any:
@@ -326,7 +321,7 @@ async def _acall(block: Any, name: str, *args: Any) -> Any:
     if inspect.iscoroutinefunction(method):
         return await method(*args)
     if hasattr(method, "aio"):
-        return await anyio.to_thread.run_sync(lambda: method(*args, _sync=True))
+        return await anyio.to_thread.run_sync(lambda: _prefect.call_sync(method, *args))
     return await anyio.to_thread.run_sync(lambda: method(*args))
 
 
