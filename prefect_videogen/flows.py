@@ -6,6 +6,7 @@
 | `image_to_video`    | a video starting from an image          |
 | `keyframe_to_video` | a video from a first and a last frame   |
 | `generate_batch`    | many videos from a list or a manifest   |
+| `generate_batch_sharded` | one batch split over several workers (`prefect_videogen.sharding`) |
 
 Each submits the job (cached: a rerun reuses the job, see `prefect_videogen.caching`),
 waits for it, streams the video to storage with a sidecar JSON, and returns a
@@ -63,6 +64,7 @@ from prefect_videogen.reporting import (
     get_logger,
 )
 from prefect_videogen.settings import current_settings
+from prefect_videogen.sharding import generate_batch_sharded, refuse_task_runner
 from prefect_videogen.storage import (
     aresolve_storage,
     check_path_template,
@@ -80,6 +82,7 @@ __all__ = [
     "aresolve_credentials",
     "cancel_in_flight_jobs",
     "generate_batch",
+    "generate_batch_sharded",
     "image_to_video",
     "keyframe_to_video",
     "load_manifest",
@@ -766,6 +769,7 @@ async def generate_batch(
         print([video.uri for video in videos])
         ```
     """
+    refuse_task_runner("generate_batch")  # a Dask/Ray runner would be ignored: say so
     if max_concurrency < 1:
         raise InvalidRequestError("max_concurrency", value=max_concurrency, allowed="1 or more")
     check_path_template(path_template or current_settings().path_template)

@@ -383,7 +383,8 @@ class RedisSubmissionLockManager(_redis_base()):  # type: ignore[misc]
         return {**super().__getstate__(), "hold_seconds": self.hold_seconds}
 
     def __repr__(self) -> str:  # never the URL: it may carry a password
-        return f"RedisSubmissionLockManager(host={self.client.connection_pool.connection_kwargs.get('host')!r})"
+        host = self.client.connection_pool.connection_kwargs.get("host")
+        return f"RedisSubmissionLockManager(host={host!r})"
 
     def _hold(self, hold_timeout: float | None) -> float | None:
         return self.hold_seconds if hold_timeout is None else hold_timeout
@@ -463,9 +464,7 @@ class RedisSubmissionLockManager(_redis_base()):  # type: ignore[misc]
         except LockNotOwnedError:
             current = self.holder_of(key)
             if current is not None and current != holder:
-                raise ValueError(
-                    f"The lock {key} is held by {current}, not by {holder}"
-                ) from None
+                raise ValueError(f"The lock {key} is held by {current}, not by {holder}") from None
 
     def is_lock_holder(self, key: str, holder: str) -> bool:
         """Whether `holder` holds the lock (asked of Redis)."""

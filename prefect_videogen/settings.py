@@ -74,7 +74,7 @@ class VideoGenSettings(PrefectBaseSettings):
             "Which lock keeps two runs of the same request from both submitting: `file` (lock "
             "files under `lock_dir`, one host) or a Redis URL `redis://[:password@]host:port/db` "
             "(RedisLockManager from prefect-redis, shared by every machine given the same URL; "
-            'install `prefect-videogen[redis]`).'
+            "install `prefect-videogen[redis]`)."
         ),
     )
     lock_hold_seconds: float = Field(
@@ -83,6 +83,7 @@ class VideoGenSettings(PrefectBaseSettings):
             "How long a submit lock left by a crashed process blocks others before it expires."
         ),
     )
+
     @field_validator("lock_manager")
     @classmethod
     def _known_lock_manager(cls, value: str) -> str:

@@ -1,0 +1,76 @@
+"""The sharded batch's guards: host-local setups and ignored task runners are refused.
+
+The sharded run itself (a real server, a work pool, two process workers) is in
+tests/e2e/test_e2e_sharding.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from prefect.task_runners import ProcessPoolTaskRunner, ThreadPoolTaskRunner
+
+from prefect_videogen.emulator import get_stats
+from prefect_videogen.exceptions import InvalidRequestError
+from prefect_videogen.flows import generate_batch, generate_batch_sharded
+from prefect_videogen.sharding import HostLocalSetupError, host_local_parts, split_into_shards
+
+pytestmark = pytest.mark.usefixtures("prefect_server", "fast_polling", "isolated_results")
+
+ENTRIES = [{"prompt": "a fox"}, {"prompt": "a heron"}]
+
+
+def test_equal_requests_stay_in_one_shard():
+    assert split_into_shards(["a", "b", "a", "c", "d"], 2) == [[0, 2, 3], [1, 4]]
+    assert split_into_shards(["a", "a"], 4) == [[0, 1]]  # no empty shards
+
+
+def test_a_host_local_setup_is_refused_before_anything_runs(monkeypatch, tmp_path):
+    monkeypatch.setenv("PREFECT_INTEGRATIONS_VIDEOGEN_LOCK_DIR", str(tmp_path))
+    with pytest.raises(HostLocalSetupError) as refused:
+        asyncio.run(generate_batch_sharded(requests=ENTRIES, deployment="no-such/deployment"))
+    message = str(refused.value)
+    assert "PREFECT_INTEGRATIONS_VIDEOGEN_LOCK_MANAGER=redis://" in message
+    assert "PREFECT_RESULTS_DEFAULT_STORAGE_BLOCK" in message
+    assert "single_host=True" in message
+
+
+def test_redis_locks_and_an_s3_result_store_are_shared(redis_locks, s3_bucket):
+    from prefect.settings import PREFECT_RESULTS_DEFAULT_STORAGE_BLOCK, temporary_settings
+
+    s3_bucket.save("sharding-results", overwrite=True)
+    with temporary_settings({PREFECT_RESULTS_DEFAULT_STORAGE_BLOCK: "s3-bucket/sharding-results"}):
+        assert host_local_parts() == []
+
+
+def test_a_local_folder_as_default_result_storage_is_host_local(redis_locks, tmp_path):
+    from prefect.filesystems import LocalFileSystem
+    from prefect.settings import PREFECT_RESULTS_DEFAULT_STORAGE_BLOCK, temporary_settings
+
+    LocalFileSystem(basepath=str(tmp_path)).save("sharding-local", overwrite=True)
+    ref = "local-file-system/sharding-local"
+    with temporary_settings({PREFECT_RESULTS_DEFAULT_STORAGE_BLOCK: ref}):
+        (problem,) = host_local_parts()
+    assert "is a local folder" in problem
+
+
+def test_a_task_runner_given_to_generate_batch_is_refused_not_ignored(make_emulator, tmp_path):
+    base_url = make_emulator()
+    credentials = {"base_url": base_url, "api_key": "sk-emulator"}
+    batch = generate_batch.with_options(task_runner=ProcessPoolTaskRunner(max_workers=2))
+    requests = [{"prompt": "a fox", "model": "emu-video", "seconds": 2, "size": "96x64"}]
+    with pytest.raises(InvalidRequestError) as refused:
+        asyncio.run(batch(requests=requests, credentials=credentials, storage=str(tmp_path)))
+    assert refused.value.field == "task_runner"
+    assert "generate_batch_sharded" in str(refused.value)
+    assert get_stats(base_url)["requests"].get("create", 0) == 0
+
+
+def test_the_default_thread_pool_runner_is_accepted(make_emulator, tmp_path):
+    base_url = make_emulator()
+    credentials = {"base_url": base_url, "api_key": "sk-emulator"}
+    batch = generate_batch.with_options(task_runner=ThreadPoolTaskRunner(max_workers=2))
+    requests = [{"prompt": "a fox", "model": "emu-video", "seconds": 2, "size": "96x64"}]
+    (video,) = asyncio.run(batch(requests=requests, credentials=credentials, storage=str(tmp_path)))
+    assert video is not None and video.job_id
