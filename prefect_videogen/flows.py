@@ -56,6 +56,7 @@ from prefect_videogen.exceptions import InvalidRequestError
 from prefect_videogen.families import VideoRequest, family_for_model
 from prefect_videogen.images import ImageInput
 from prefect_videogen.in_flight import cancel_in_flight_jobs, track_in_flight
+from prefect_videogen.naming import batch_run_name
 from prefect_videogen.records import StoredVideo
 from prefect_videogen.reporting import (
     BatchProgress,
@@ -697,6 +698,7 @@ async def _take_rate_slot(limit_name: str) -> None:
 
 @flow(
     name="generate-video-batch",
+    flow_run_name=batch_run_name,
     description="Generate many videos concurrently from a list or a JSONL/CSV manifest.",
     persist_result=True,
     result_serializer="json",

@@ -71,11 +71,12 @@ def artifact_key(*parts: Any, max_length: int = 100) -> str:
         ```python
         from prefect_videogen.reporting import artifact_key
 
-        print(artifact_key("video", "Video_ABC.1"))  # video-video-abc-1
+        print(artifact_key("video", "Video_ABC.1"))  # video-abc-1
         ```
     """
     text = "-".join(str(part) for part in parts if part not in (None, ""))
     key = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    key = re.sub(r"^([a-z0-9]+)-\1(?=-|$)", r"\1", key)  # "video", "video_1" -> video-1
     return key[:max_length].rstrip("-") or "video"
 
 

@@ -48,6 +48,7 @@ from prefect import flow
 
 from prefect_videogen import _prefect
 from prefect_videogen.exceptions import InvalidRequestError, VideoGenError
+from prefect_videogen.naming import SHARD_MARK, batch_stem, sharded_run_name
 from prefect_videogen.records import StoredVideo
 from prefect_videogen.reporting import (
     BatchProgress,
@@ -176,6 +177,7 @@ def _stored(value: Any) -> StoredVideo | None:
 
 @flow(
     name="generate-video-batch-sharded",
+    flow_run_name=sharded_run_name,
     description="Split a batch into shards run by generate_batch deployments on a work pool.",
     persist_result=True,
     result_serializer="json",
@@ -278,6 +280,7 @@ async def generate_batch_sharded(
         deployment,
     )
 
+    stem = batch_stem(manifest, requests)
     progress = BatchProgress(len(entries))
     await progress.start()
     outcomes: list[StoredVideo | BaseException | None] = [None] * len(entries)
@@ -295,6 +298,7 @@ async def generate_batch_sharded(
                     "requests": [entries[i] for i in indexes],
                     "allow_failures": True,
                 },
+                flow_run_name=f"{stem}{SHARD_MARK}{number}-of-{len(groups)}",
                 timeout=shard_timeout,
                 as_subflow=True,
                 tags=["videogen-shard"],

@@ -67,10 +67,37 @@ def test_a_task_runner_given_to_generate_batch_is_refused_not_ignored(make_emula
     assert get_stats(base_url)["requests"].get("create", 0) == 0
 
 
-def test_the_default_thread_pool_runner_is_accepted(make_emulator, tmp_path):
+def test_the_default_runner_is_accepted_and_runs_are_named_for_the_ui(make_emulator, tmp_path):
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
     base_url = make_emulator()
     credentials = {"base_url": base_url, "api_key": "sk-emulator"}
     batch = generate_batch.with_options(task_runner=ThreadPoolTaskRunner(max_workers=2))
-    requests = [{"prompt": "a fox", "model": "emu-video", "seconds": 2, "size": "96x64"}]
-    (video,) = asyncio.run(batch(requests=requests, credentials=credentials, storage=str(tmp_path)))
+    prompt = "A red fox, running through the deep snow of the northern forest at dawn"
+    requests = [{"prompt": prompt, "model": "emu-video", "seconds": 2, "size": "96x64"}]
+    state = asyncio.run(
+        batch(requests=requests, credentials=credentials, storage=str(tmp_path), return_state=True)
+    )
+    (video,) = state.result()
     assert video is not None and video.job_id
+
+    run_id = state.state_details.flow_run_id
+    with get_client(sync_client=True) as client:
+        assert client.read_flow_run(run_id).name == "batch-of-1"
+        (task_run,) = [
+            t
+            for t in client.read_task_runs(
+                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run_id]))
+            )
+            if t.name.startswith("emu-video")
+        ]
+    assert task_run.name == "emu-video-a-red-fox-running-through-the-deep-snow"
+
+
+def test_artifact_keys_are_short_and_not_doubled():
+    from prefect_videogen.reporting import artifact_key
+
+    assert artifact_key("video", "video_68d5a1b2") == "video-68d5a1b2"
+    assert artifact_key("video", "task_9") == "video-task-9"
+    assert len(artifact_key("video", "x" * 300)) <= 100
