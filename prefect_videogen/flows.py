@@ -50,6 +50,7 @@ from prefect import flow
 from pydantic import ValidationError
 
 from prefect_videogen import _prefect
+from prefect_videogen.batch_report import areport_batch, batch_progress_key
 from prefect_videogen.caching import normalize_request
 from prefect_videogen.credentials import VideoGenCredentials
 from prefect_videogen.exceptions import InvalidRequestError
@@ -60,7 +61,6 @@ from prefect_videogen.naming import batch_run_name
 from prefect_videogen.records import StoredVideo
 from prefect_videogen.reporting import (
     BatchProgress,
-    acreate_batch_table,
     batch_table,
     get_logger,
 )
@@ -807,7 +807,7 @@ async def generate_batch(
     )
 
     gate = asyncio.Semaphore(max_concurrency)
-    progress = BatchProgress(len(unique))
+    progress = BatchProgress(len(unique), key=batch_progress_key())
     await progress.start()
 
     async def one(request: VideoRequest, entry_attempt: int) -> StoredVideo:
@@ -842,7 +842,7 @@ async def generate_batch(
     results = [by_key[key] for key in keys]
 
     summaries = [request.summary() for request, _, _ in planned]
-    await acreate_batch_table(batch_table(summaries, results))
+    await areport_batch(batch_table(summaries, results), block)  # short table + full CSV
     for outcome in outcomes:
         if isinstance(outcome, BaseException) and not isinstance(outcome, Exception):
             raise outcome

@@ -441,7 +441,8 @@ class BatchProgress:
         ```
     """
 
-    def __init__(self, total: int, *, min_interval: float = 2.0) -> None:
+    def __init__(self, total: int, *, min_interval: float = 2.0, key: str | None = None) -> None:
+        self.key = key
         self.total = max(total, 1)
         self.finished = 0
         self.min_interval = min_interval
@@ -455,7 +456,9 @@ class BatchProgress:
 
         try:
             self.artifact_id = await acreate_progress_artifact(
-                progress=0.0, description=f"Videos finished in this batch of {self.total}."
+                progress=0.0,
+                key=self.key,
+                description=f"Videos finished in this batch of {self.total}.",
             )
         except Exception:
             get_logger().debug("Could not create the batch progress artifact", exc_info=True)

@@ -47,6 +47,7 @@ from typing import Any
 from prefect import flow
 
 from prefect_videogen import _prefect
+from prefect_videogen.batch_report import areport_batch, batch_progress_key
 from prefect_videogen.exceptions import InvalidRequestError, VideoGenError
 from prefect_videogen.naming import SHARD_MARK, batch_stem, sharded_run_name
 from prefect_videogen.records import StoredVideo
@@ -236,6 +237,7 @@ async def generate_batch_sharded(
         ```
     """
     from prefect_videogen.flows import _entry_request, load_manifest
+    from prefect_videogen.storage import aresolve_storage
 
     if shards < 1:
         raise InvalidRequestError("shards", value=shards, allowed="1 or more")
@@ -281,7 +283,7 @@ async def generate_batch_sharded(
     )
 
     stem = batch_stem(manifest, requests)
-    progress = BatchProgress(len(entries))
+    progress = BatchProgress(len(entries), key=batch_progress_key())
     await progress.start()
     outcomes: list[StoredVideo | BaseException | None] = [None] * len(entries)
     shard_errors: list[str] = []
@@ -335,7 +337,12 @@ async def generate_batch_sharded(
     await asyncio.gather(*(run_shard(n, g) for n, g in enumerate(groups, start=1)))
     await progress.finish()
     summaries = [request.summary() for request, _, _ in planned]
-    await acreate_batch_table(batch_table(summaries, outcomes))
+    storage = options.get("storage")
+    block = await aresolve_storage(storage) if storage is not None else None
+    if block is not None:
+        await areport_batch(batch_table(summaries, outcomes), block)
+    else:
+        await acreate_batch_table(batch_table(summaries, outcomes))
 
     failed = [i for i, outcome in enumerate(outcomes) if not isinstance(outcome, StoredVideo)]
     if failed and not allow_failures:

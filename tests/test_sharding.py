@@ -101,3 +101,44 @@ def test_artifact_keys_are_short_and_not_doubled():
     assert artifact_key("video", "video_68d5a1b2") == "video-68d5a1b2"
     assert artifact_key("video", "task_9") == "video-task-9"
     assert len(artifact_key("video", "x" * 300)) <= 100
+
+
+def test_the_batch_table_shows_failures_and_a_summary_and_links_the_full_csv(
+    make_emulator, tmp_path
+):
+    import csv
+    import json
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    base_url = make_emulator(faults={"fail_prompts": {"boom": "moderation_blocked"}})
+    credentials = {"base_url": base_url, "api_key": "sk-emulator"}
+    small = {"model": "emu-video", "seconds": 2, "size": "96x64"}
+    requests = [{"prompt": f"calm scene {i}", **small} for i in range(3)]
+    requests.append({"prompt": "a boom scene", **small})
+    videos = asyncio.run(
+        generate_batch(
+            requests=requests, credentials=credentials, storage=str(tmp_path), allow_failures=True
+        )
+    )
+    assert [v is None for v in videos] == [False, False, False, True]
+
+    (table_csv,) = (tmp_path / "batches").glob("batch-of-4-*.csv")
+    rows = list(csv.DictReader(table_csv.open()))
+    assert [row["status"] for row in rows] == ["stored"] * 3 + ["failed"]
+    with get_client(sync_client=True) as client:
+        (table,) = client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["batch-of-4"])),
+            limit=1,
+        )
+        (progress,) = client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["batch-of-4-progress"])),
+            limit=1,
+        )
+    summary, failure = json.loads(table.data)  # the summary, then only the failure
+    assert summary["status"] == "3 stored, 1 failed, of 4"
+    assert summary["uri"] == table_csv.as_uri()
+    assert failure["prompt"] == "a boom scene" and "moderation_blocked" in failure["error"]
+    assert table_csv.as_uri() in table.description
+    assert float(progress.data) == 100.0
