@@ -26,7 +26,7 @@ from prefect_videogen.emulator import get_stats
 from prefect_videogen.exceptions import NotFoundError, SubmissionUncertainError
 from prefect_videogen.families import VideoRequest
 from prefect_videogen.locks import FileLockManager, new_holder
-from prefect_videogen.tasks import generate_video, submit_video
+from prefect_videogen.tasks import agenerate_video, generate_video, submit_video
 
 pytestmark = pytest.mark.usefixtures("prefect_server", "fast_polling", "isolated_results")
 
@@ -95,6 +95,28 @@ def test_a_lost_create_answer_costs_one_job_over_retries_and_reruns(
         message = str(outcomes[-1])
         assert "may exist" in message and "no list route" in message
         assert "attempt=1" in message
+
+
+@pytest.mark.parametrize("dialect", ["openai", "gateway"])
+async def test_the_async_path_keeps_the_same_promise(make_emulator, tmp_path, dialect):
+    base_url = make_emulator(
+        dialect=dialect, idempotency=False, faults={"create": {"script": ["accepted_503"]}}
+    )
+    request = small(f"an async heron ({dialect})")
+
+    @flow
+    async def agenerate_once(request, credentials, storage):
+        return await agenerate_video(request, credentials, storage=storage, artifacts=False)
+
+    with pytest.raises(SubmissionUncertainError):
+        await agenerate_once(request, creds(base_url), str(tmp_path))
+    if dialect == "openai":
+        stored = await agenerate_once(request, creds(base_url), str(tmp_path))
+        assert Path(stored.location).is_file()
+    else:
+        with pytest.raises(SubmissionUncertainError, match="attempt=1"):
+            await agenerate_once(request, creds(base_url), str(tmp_path))
+    assert get_stats(base_url)["submissions"] == 1
 
 
 def test_paying_again_deliberately_with_the_next_attempt(make_emulator, tmp_path):
