@@ -163,6 +163,29 @@ def test_idempotent_retries_resend_to_a_server_that_honours_the_key(make_emulato
     assert stats["submissions"] == 1 and job.job_id in stats["jobs"]
 
 
+def test_a_job_cached_before_the_ledger_is_reused_after_upgrading(make_emulator):
+    # Records of the submit task's former cache (key without account) are still honoured.
+    from prefect_videogen import _prefect
+    from prefect_videogen.caching import normalize_request
+    from prefect_videogen.ledger import SubmissionLedger
+    from prefect_videogen.records import JobRecord
+
+    base_url = make_emulator(idempotency=False)
+    request = small("a job from an older release")
+    normalized, _ = normalize_request(request)
+    ledger = SubmissionLedger(creds(base_url))
+    old = JobRecord(job_id="video_from_v1", model=MODEL)
+    _prefect.ledger_store().write(old, key=ledger.legacy_key(normalized, 0))
+
+    @flow
+    def submit_only(request, credentials):
+        return submit_video(request, credentials)
+
+    assert submit_only(request, creds(base_url)).job_id == "video_from_v1"
+    assert submit_only(request, creds(base_url)).job_id == "video_from_v1"
+    assert get_stats(base_url)["requests"].get("create", 0) == 0
+
+
 # ------------------------------------------------------------------------ accounts
 
 
