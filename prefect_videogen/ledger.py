@@ -52,6 +52,9 @@ __all__ = ["SubmissionIntent", "SubmissionLedger", "submission_key"]
 
 #: Bump when the meaning of a ledger record changes.
 LEDGER_NAMESPACE = "prefect-videogen/submit/v2"
+#: The submit task's cache before the ledger: no account in the key. Its records are still
+#: read (never written), so upgrading does not pay again for jobs submitted before.
+LEGACY_NAMESPACE = "prefect-videogen/submit/v1"
 
 #: How far around the intent's time a listed job may have been created to match it.
 RECONCILE_BEFORE_SECONDS = 30.0
@@ -129,6 +132,11 @@ class SubmissionLedger:
         """The ledger key of `normalized` at `attempt` with these credentials."""
         return submission_key(normalized.fingerprint(), attempt, self.base_url, self.account)
 
+    def legacy_key(self, normalized: Any, attempt: int) -> str:
+        """Where the submit task's cache (before the ledger) kept this submission's job."""
+        material = f"{LEGACY_NAMESPACE}|{normalized.fingerprint()}|{int(attempt)}|{self.base_url}"
+        return hashlib.sha256(material.encode()).hexdigest()
+
     @staticmethod
     def intent_key(key: str) -> str:
         """Where the intent of submission `key` is stored."""
@@ -161,7 +169,8 @@ class SubmissionLedger:
 
     @staticmethod
     def _job_from(record: Any) -> JobRecord:
-        return JobRecord.model_validate(record.result)
+        result = record.result
+        return result if isinstance(result, JobRecord) else JobRecord.model_validate(result)
 
     @staticmethod
     def _intent_from(record: Any) -> SubmissionIntent:
@@ -195,6 +204,11 @@ class SubmissionLedger:
         try:
             if store.exists(key):
                 return self._reused(self._job_from(store.read(key, holder=holder)))
+            legacy = self.legacy_key(normalized, attempt)
+            if store.exists(legacy):
+                record = self._legacy(self._job_from(store.read(legacy, holder=holder)))
+                store.write(record.model_dump(mode="json"), key=key, holder=holder)
+                return record
             intent_key = self.intent_key(key)
             if store.exists(intent_key):
                 intent = self._intent_from(store.read(intent_key, holder=holder))
@@ -252,6 +266,11 @@ class SubmissionLedger:
         try:
             if await store.aexists(key):
                 return self._reused(self._job_from(await store.aread(key, holder=holder)))
+            legacy = self.legacy_key(normalized, attempt)
+            if await store.aexists(legacy):
+                record = self._legacy(self._job_from(await store.aread(legacy, holder=holder)))
+                await store.awrite(record.model_dump(mode="json"), key=key, holder=holder)
+                return record
             intent_key = self.intent_key(key)
             if await store.aexists(intent_key):
                 intent = self._intent_from(await store.aread(intent_key, holder=holder))
@@ -364,6 +383,15 @@ class SubmissionLedger:
 
     def _adopted(self, job: Any, normalized: Any, family: Any, attempt: int) -> JobRecord:
         return JobRecord.submitted(job, normalized, family, attempt)
+
+    @staticmethod
+    def _legacy(record: JobRecord) -> JobRecord:
+        get_logger().info(
+            "Reusing video job %s, recorded by an earlier prefect-videogen (same request and "
+            "base_url, already paid); it is now in the submission ledger",
+            record.job_id,
+        )
+        return record
 
     @staticmethod
     def _reused(record: JobRecord) -> JobRecord:

@@ -26,7 +26,7 @@ from prefect_videogen.emulator import get_stats
 from prefect_videogen.exceptions import NotFoundError, SubmissionUncertainError
 from prefect_videogen.families import VideoRequest
 from prefect_videogen.locks import FileLockManager, new_holder
-from prefect_videogen.tasks import generate_video, submit_video
+from prefect_videogen.tasks import agenerate_video, generate_video, submit_video
 
 pytestmark = pytest.mark.usefixtures("prefect_server", "fast_polling", "isolated_results")
 
@@ -97,6 +97,28 @@ def test_a_lost_create_answer_costs_one_job_over_retries_and_reruns(
         assert "attempt=1" in message
 
 
+@pytest.mark.parametrize("dialect", ["openai", "gateway"])
+async def test_the_async_path_keeps_the_same_promise(make_emulator, tmp_path, dialect):
+    base_url = make_emulator(
+        dialect=dialect, idempotency=False, faults={"create": {"script": ["accepted_503"]}}
+    )
+    request = small(f"an async heron ({dialect})")
+
+    @flow
+    async def agenerate_once(request, credentials, storage):
+        return await agenerate_video(request, credentials, storage=storage, artifacts=False)
+
+    with pytest.raises(SubmissionUncertainError):
+        await agenerate_once(request, creds(base_url), str(tmp_path))
+    if dialect == "openai":
+        stored = await agenerate_once(request, creds(base_url), str(tmp_path))
+        assert Path(stored.location).is_file()
+    else:
+        with pytest.raises(SubmissionUncertainError, match="attempt=1"):
+            await agenerate_once(request, creds(base_url), str(tmp_path))
+    assert get_stats(base_url)["submissions"] == 1
+
+
 def test_paying_again_deliberately_with_the_next_attempt(make_emulator, tmp_path):
     base_url = make_emulator(
         dialect="gateway", idempotency=False, faults={"create": {"script": ["accepted_502"]}}
@@ -139,6 +161,29 @@ def test_idempotent_retries_resend_to_a_server_that_honours_the_key(make_emulato
     stats = get_stats(base_url)
     assert stats["requests"]["create"] == 2 and stats["idempotent_replays"] == 1
     assert stats["submissions"] == 1 and job.job_id in stats["jobs"]
+
+
+def test_a_job_cached_before_the_ledger_is_reused_after_upgrading(make_emulator):
+    # Records of the submit task's former cache (key without account) are still honoured.
+    from prefect_videogen import _prefect
+    from prefect_videogen.caching import normalize_request
+    from prefect_videogen.ledger import SubmissionLedger
+    from prefect_videogen.records import JobRecord
+
+    base_url = make_emulator(idempotency=False)
+    request = small("a job from an older release")
+    normalized, _ = normalize_request(request)
+    ledger = SubmissionLedger(creds(base_url))
+    old = JobRecord(job_id="video_from_v1", model=MODEL)
+    _prefect.ledger_store().write(old, key=ledger.legacy_key(normalized, 0))
+
+    @flow
+    def submit_only(request, credentials):
+        return submit_video(request, credentials)
+
+    assert submit_only(request, creds(base_url)).job_id == "video_from_v1"
+    assert submit_only(request, creds(base_url)).job_id == "video_from_v1"
+    assert get_stats(base_url)["requests"].get("create", 0) == 0
 
 
 # ------------------------------------------------------------------------ accounts
