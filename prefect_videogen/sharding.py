@@ -236,7 +236,12 @@ async def generate_batch_sharded(
         )
         ```
     """
-    from prefect_videogen.flows import _entry_request, load_manifest
+    from prefect_videogen.flows import load_manifest
+
+    try:  # where the entry check lives once flows.py is split (manifest.py)
+        from prefect_videogen.manifest import plan_entry
+    except ImportError:
+        from prefect_videogen.flows import _entry_request as plan_entry
     from prefect_videogen.storage import aresolve_storage
 
     if shards < 1:
@@ -267,7 +272,7 @@ async def generate_batch_sharded(
     default_model = str(options.get("model") or "wan2.5-t2v-preview")
     default_attempt = int(options.get("attempt") or 0)
     planned = [
-        _entry_request(
+        plan_entry(
             entry, index, default_model=default_model, default_attempt=default_attempt,
             base_dir=None,
         )

@@ -142,3 +142,31 @@ def test_the_batch_table_shows_failures_and_a_summary_and_links_the_full_csv(
     assert failure["prompt"] == "a boom scene" and "moderation_blocked" in failure["error"]
     assert table_csv.as_uri() in table.description
     assert float(progress.data) == 100.0
+
+
+def test_a_shard_that_cannot_start_is_named(monkeypatch, tmp_path):
+    from prefect_videogen.sharding import ShardFailedError
+
+    monkeypatch.setenv("PREFECT_INTEGRATIONS_VIDEOGEN_LOCK_DIR", str(tmp_path))
+    entries = [{**e, "model": "emu-video", "seconds": 2, "size": "96x64"} for e in ENTRIES]
+    with pytest.raises(ShardFailedError) as failed:
+        asyncio.run(
+            generate_batch_sharded(
+                requests=entries, deployment="no-such/deployment", single_host=True
+            )
+        )
+    message = str(failed.value)
+    assert "2 of 2 entries failed" in message
+    assert "shard 1 of 2: could not start" in message and "shard 2 of 2" in message
+
+
+def test_a_bad_entry_is_refused_before_any_shard_starts(monkeypatch, tmp_path):
+    monkeypatch.setenv("PREFECT_INTEGRATIONS_VIDEOGEN_LOCK_DIR", str(tmp_path))
+    entries = [{"prompt": "fine", "model": "emu-video"}, {"prompt": "", "model": "emu-video"}]
+    with pytest.raises(InvalidRequestError) as refused:
+        asyncio.run(
+            generate_batch_sharded(
+                requests=entries, deployment="no-such/deployment", single_host=True
+            )
+        )
+    assert refused.value.field.startswith("requests[1]")
