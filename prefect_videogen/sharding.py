@@ -170,6 +170,12 @@ def split_into_shards(keys: list[Any], shards: int) -> list[list[int]]:
     return [group for group in groups if group]
 
 
+def _current_run_id() -> str:
+    from prefect.runtime import flow_run
+
+    return str(flow_run.id or "local")
+
+
 def _stored(value: Any) -> StoredVideo | None:
     if value is None or isinstance(value, StoredVideo):
         return value
@@ -288,6 +294,7 @@ async def generate_batch_sharded(
     )
 
     stem = batch_stem(manifest, requests)
+    parent_id = _current_run_id()
     progress = BatchProgress(len(entries), key=batch_progress_key())
     await progress.start()
     outcomes: list[StoredVideo | BaseException | None] = [None] * len(entries)
@@ -306,6 +313,8 @@ async def generate_batch_sharded(
                     "allow_failures": True,
                 },
                 flow_run_name=f"{stem}{SHARD_MARK}{number}-of-{len(groups)}",
+                # A retry of this parent run waits for its shards instead of starting more.
+                idempotency_key=f"{parent_id}{SHARD_MARK}{number}-of-{len(groups)}",
                 timeout=shard_timeout,
                 as_subflow=True,
                 tags=["videogen-shard"],

@@ -149,3 +149,5 @@ def test_a_batch_started_twice_at_once_over_two_workers_pays_once_per_request(
     assert len(shard_runs) == 4
     assert all(run.state.is_completed() for run in shard_runs)
     assert all(run.parent_task_run_id is not None for run in shard_runs)  # as subflows
+    names = sorted(run.name for run in shard_runs)
+    assert names == ["batch-of-5-shard-1-of-2"] * 2 + ["batch-of-5-shard-2-of-2"] * 2
