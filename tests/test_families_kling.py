@@ -48,7 +48,7 @@ def frame(width: int = 640, height: int = 360, fmt: str = "PNG") -> ImageInput:
             "16:9",
         ),
         ({"first_frame": frame(300, 750)}, 5, "16:9"),  # 1:2.5 is the limit, allowed
-        ({"model": "kling-v2-1-master", "seconds": 15}, 15, "16:9"),  # newer model: lenient
+        ({"model": "kling-v4", "seconds": 15}, 15, "16:9"),  # newer model: lenient
     ],
 )
 def test_accepts_and_keeps_the_aspect_ratio(kwargs, seconds, size):
