@@ -298,14 +298,13 @@ def _request_error(exc: ValidationError) -> InvalidRequestError:
             allowed=f"the fields {names}",
         )
     value = error.get("input")
-    if top in ("params", "metadata") and len(loc) > 1:
-        if loc[-1] == "[key]":
-            return InvalidRequestError(
-                top,
-                f"key {loc[1]!r} is a {type(loc[1]).__name__}, not a string",
-                value=loc[1],
-                allowed="string keys (JSON object keys are strings)",
-            )
+    if top in ("params", "metadata") and len(loc) > 1 and loc[-1] == "[key]":
+        return InvalidRequestError(
+            top,
+            f"key {loc[1]!r} is a {type(loc[1]).__name__}, not a string",
+            value=loc[1],
+            allowed="string keys (JSON object keys are strings)",
+        )
     if top == "seconds" and error["type"] in ("int_parsing", "int_from_float", "int_type"):
         message = f"{value!r} is not a whole number of seconds"
     elif error["type"] == "missing":

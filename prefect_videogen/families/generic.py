@@ -3,8 +3,9 @@
 The generic family never rejects a model name. It checks only what every model needs: a
 prompt (at most 32000 characters), `seconds` a whole number from 1 to 3600, `size` in the
 package's size grammar (`sizes.py`: "WxH", "W*H", a tier or an aspect ratio), `params` and
-`metadata` plain JSON (metadata at most 64 KiB), and images readable (http(s) or data: URLs; bytes of a JPEG, PNG,
-WEBP or BMP). Unset `seconds` and `size` stay unset, so the server applies its own defaults.
+`metadata` plain JSON (metadata at most 64 KiB), and images readable (http(s) or data: URLs;
+bytes of a JPEG, PNG, WEBP or BMP). Unset `seconds` and `size` stay unset, so the server
+applies its own defaults.
 
 Encoding: multipart when every image's bytes are here (each uploaded as an
 `input_reference` file, as the OpenAI SDK does; `seconds` as a string, `metadata` as a JSON

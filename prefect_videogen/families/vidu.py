@@ -8,8 +8,8 @@ What the models accept (platform.vidu.com docs and their mirrors):
 | viduq2 | t2v, i2v, keyframe | 1 to 10 (default 5) | 540p, 720p, 1080p (default 720p) |
 | vidu2.0 | i2v, keyframe | 4 (360p, 720p, 1080p) or 8 (720p only) | default 4 s, 720p |
 | vidu1.5 | t2v, i2v, keyframe | 4 (360p, 720p, 1080p) or 8 (720p only) | default 4 s, 720p |
-| viduq2-pro, viduq2-turbo | i2v, keyframe | 1 to 8 (default 5) | 540p, 720p, 1080p (default 720p) |
-| viduq3-pro, viduq3-turbo | t2v, i2v, keyframe | 1 to 16 (default 5) | 540p, 720p, 1080p (default 720p) |
+| viduq2-pro, viduq2-turbo | i2v, keyframe | 1 to 8 (default 5) | 540p, 720p, 1080p (def. 720p) |
+| viduq3-pro, viduq3-turbo | t2v, i2v, keyframe | 1 to 16 (def. 5) | 540p, 720p, 1080p (def. 720p) |
 
 Sources (read 2026-12-03): platform.vidu.com text-to-video / image-to-video pages as the
 team's notes quote them (gateway-behaviour.md section 4); viduq2-pro/-turbo and viduq3 from

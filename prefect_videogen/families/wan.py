@@ -23,7 +23,8 @@ defaults are the gateway's) and LiteLLM 1.110.2's cost map ("No 480P tier" for w
 and wan2.7-i2v). The wan2.6 and wan2.7 durations come from third-party mirrors of Model
 Studio and are not verified against Alibaba's own page: a table edit when they are.
 
-The wan2.5, wan2.6 and wan2.7 models make sound (`audio`, `audio_url`). Text-to-video takes `size` as
+The wan2.5, wan2.6 and wan2.7 models make sound (`audio`, `audio_url`). Text-to-video takes
+`size` as
 "W*H" (a "WxH" from the caller is rewritten); image and keyframe video take a resolution
 tier, written "720P" ("720p", "720" and a "WxH" of that tier are rewritten). Images travel
 as URLs: an http(s) URL, or a data: URL of the bytes. Image bytes, when here, must be
@@ -208,8 +209,10 @@ class WanFamily(ProviderFamily):
     lenient = replace(_spec("wan", set(ALL_MODES), (), (*_ALL_SIZES, *WAN_SIZES), ""), audio=True)
     prompt_limits: ClassVar[dict[str, int]] = {
         model: 1500
-        for model in ("wan2.5-t2v-preview", "wan2.5-i2v-preview")
-        + ("wan2.6-t2v", "wan2.6-i2v", "wan2.7-t2v", "wan2.7-i2v")
+        for model in (
+            *("wan2.5-t2v-preview", "wan2.5-i2v-preview", "wan2.6-t2v", "wan2.6-i2v"),
+            *("wan2.7-t2v", "wan2.7-i2v"),
+        )
     }
     max_prompt = 800
     params_model = WanParams
