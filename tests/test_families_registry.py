@@ -31,7 +31,9 @@ def test_every_model_of_the_seed_document_has_a_spec():
 
 
 def test_registry_order_ends_with_the_generic_fallback():
-    assert list(FAMILIES) == ["sora", "wan", "kling", "jimeng", "vidu", "generic"]
+    assert list(FAMILIES) == [
+        *("sora", "wan", "kling", "jimeng", "vidu", "seedance", "hailuo", "veo", "generic")
+    ]
 
 
 @pytest.mark.parametrize("model", all_models())
@@ -50,9 +52,14 @@ def test_every_known_model_maps_to_the_family_holding_its_spec(model):
         ("kling-v2-1-master", "kling"),
         ("jimeng_v30_pro", "jimeng"),
         ("viduq3-pro", "vidu"),
-        ("veo-3.0-generate-001", "generic"),
-        ("MiniMax-Hailuo-02", "generic"),
-        ("doubao-seedance-1-0-pro-250528", "generic"),
+        ("veo-3.0-generate-001", "veo"),
+        ("veo-3.2-generate-preview", "veo"),
+        ("MiniMax-Hailuo-02", "hailuo"),
+        ("minimax-hailuo-3", "hailuo"),
+        ("I2V-01-live", "hailuo"),
+        ("doubao-seedance-1-0-pro-250528", "seedance"),
+        ("doubao-seedance-2-5-260628", "seedance"),
+        ("happyhorse-1.0-t2v", "generic"),
         ("", "generic"),
     ],
 )
