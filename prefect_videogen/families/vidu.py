@@ -145,7 +145,13 @@ class ViduFamily(ProviderFamily):
     }
     # Newer Vidu models: the gateway's defaults (5 s, 1080p).
     lenient = _spec("vidu", set(ALL_MODES), (), _TIERS, (5, "1080p"))
-    prompt_limits: ClassVar[dict[str, int]] = {"viduq2": 2000}
+    prompt_limits: ClassVar[dict[str, int]] = {
+        "viduq2": 2000,
+        "viduq2-pro": 2000,
+        "viduq2-turbo": 2000,
+        "viduq3-pro": 5000,
+        "viduq3-turbo": 5000,
+    }
     max_prompt = 1500
     params_model = ViduParams
     # Vidu's own words, as the legacy gateway route passes them through.
