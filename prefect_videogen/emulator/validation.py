@@ -727,7 +727,7 @@ def _wan(raw, *, model, prompt, seconds, metadata, dialect) -> JobRequest:
         params = {k: v for k, v in params.items() if k != key}
     if dialect == "seed":
         # The seed document passes Wan's images as flat metadata keys; its server reads them.
-        flat = {k: metadata[k] for k in ("img_url", "first_frame_url", "last_frame_url")}
+        flat = {k: metadata.get(k) for k in ("img_url", "first_frame_url", "last_frame_url")}
         flat = {k: v for k, v in flat.items() if v}
         if flat:
             nested = (
