@@ -209,9 +209,12 @@ def test_refused_examples_name_the_accepted_value_before_any_call(
     make_emulator, image_server, dialect, name, fields, field, words
 ):
     base_url = make_emulator(dialect=dialect)
-    with VideoGenClient(base_url, "sk-emulator") as client:
-        with pytest.raises(InvalidRequestError) as caught:
-            client.create(VideoRequest(prompt="an example", **_fields(fields, image_server)))
+    request = VideoRequest(prompt="an example", **_fields(fields, image_server))
+    with (
+        VideoGenClient(base_url, "sk-emulator") as client,
+        pytest.raises(InvalidRequestError) as caught,
+    ):
+        client.create(request)
     assert caught.value.field == field
     assert words in str(caught.value)
     assert caught.value.status_code is None  # refused here, not by the server
