@@ -27,7 +27,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from prefect_videogen.exceptions import InvalidRequestError
 from prefect_videogen.families import checks
@@ -92,7 +99,8 @@ class VideoRequest(BaseModel):
 
     def __init__(self, /, **data: Any) -> None:
         # Every mistake a caller can make is an InvalidRequestError naming the field, never
-        # a pydantic ValidationError.
+        # a pydantic ValidationError; an unknown field (`duration=5`) is a mistake too.
+        _check_names(data)
         try:
             super().__init__(**data)
         except ValidationError as exc:
@@ -101,10 +109,24 @@ class VideoRequest(BaseModel):
     @classmethod
     def model_validate(cls, obj: Any, *args: Any, **kwargs: Any) -> VideoRequest:
         """`VideoRequest(**obj)`, with the same typed errors."""
+        if isinstance(obj, Mapping):
+            _check_names(obj)
         try:
             return super().model_validate(obj, *args, **kwargs)
         except ValidationError as exc:
             raise _request_error(exc) from None
+
+    @field_validator("seconds", mode="before")
+    @classmethod
+    def _whole_seconds(cls, value: Any) -> Any:
+        if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+            raise InvalidRequestError(
+                "seconds",
+                f"{value!r} is not a whole number of seconds",
+                value=value,
+                allowed=_FIELD_WORDS["seconds"],
+            )
+        return value
 
     @model_validator(mode="after")
     def _clean_text(self) -> VideoRequest:
@@ -281,6 +303,18 @@ _FIELD_WORDS = {
 }
 
 
+def _check_names(data: Mapping[str, Any]) -> None:
+    for name in data:
+        if name not in _FIELD_WORDS:
+            hint = " (the duration is `seconds`)" if name in ("duration", "length") else ""
+            raise InvalidRequestError(
+                str(name),
+                f"VideoRequest has no field {name!r}{hint}",
+                value=name,
+                allowed=f"the fields {', '.join(_FIELD_WORDS)}",
+            )
+
+
 def _request_error(exc: ValidationError) -> InvalidRequestError:
     """The first pydantic error of a VideoRequest as an InvalidRequestError naming the field."""
     error = exc.errors()[0]
@@ -301,7 +335,7 @@ def _request_error(exc: ValidationError) -> InvalidRequestError:
     if top in ("params", "metadata") and len(loc) > 1 and loc[-1] == "[key]":
         return InvalidRequestError(
             top,
-            f"key {loc[1]!r} is a {type(loc[1]).__name__}, not a string",
+            f"key {loc[1]!r} is not a string (it is of type {type(loc[1]).__name__})",
             value=loc[1],
             allowed="string keys (JSON object keys are strings)",
         )
