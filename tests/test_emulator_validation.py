@@ -1,0 +1,110 @@
+"""The emulator refuses what the official schema and real servers refuse, in every dialect.
+
+Wrong JSON types (`"model": [1]`, `"size": null`, objects where strings belong) and prompts
+over the family's documented length, for create and remix, with each dialect's error shape.
+"""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from prefect_videogen.emulator import get_stats
+from prefect_videogen.emulator.validation import max_prompt_chars
+from tests.plugins.emulator_fixtures import AUTH, wait_for
+
+DIALECTS = ["openai", "gateway", "seed"]
+
+
+@pytest.fixture(params=DIALECTS)
+def server(request, make_emulator) -> tuple[str, str]:
+    return request.param, make_emulator(dialect=request.param)
+
+
+def _error(dialect: str, response: httpx.Response) -> tuple[str, str]:
+    """(code, message) from each dialect's error shape."""
+    body = response.json()
+    if dialect == "gateway":
+        assert body["data"] is None
+        return body["code"], body["message"]
+    return body["error"]["code"], body["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "got"),
+    [
+        ({"model": [1], "prompt": "p"}, "model", "an array"),
+        ({"model": {"name": "sora-2"}, "prompt": "p"}, "model", "an object"),
+        ({"model": "sora-2", "prompt": "p", "size": None}, "size", "null"),
+        ({"model": "sora-2", "prompt": ["p"]}, "prompt", "an array"),
+        ({"model": "sora-2", "prompt": "p", "seconds": {"value": 4}}, "seconds", "an object"),
+        ({"model": "sora-2", "prompt": "p", "seconds": True}, "seconds", "a boolean"),
+        ({"model": "kling-v1", "prompt": "p", "image": {"url": "x"}}, "image", "an object"),
+        ({"model": "vidu1.5", "prompt": "p", "images": [1]}, "images[0]", "a number"),
+        ({"model": "wan2.5-t2v-preview", "prompt": "p", "metadata": [1]}, "metadata", "an array"),
+    ],
+)
+def test_wrong_json_types_are_refused(server, body, field, got):
+    dialect, base_url = server
+    response = httpx.post(f"{base_url}/videos", json=body, headers=AUTH, timeout=10)
+    assert response.status_code == 400, response.text
+    code, message = _error(dialect, response)
+    assert code == ("invalid_request" if dialect == "gateway" else "invalid_type")
+    assert f"Invalid type for '{field}'" in message and got in message
+    assert get_stats(base_url)["jobs"] == {}
+
+
+@pytest.mark.parametrize(
+    ("model", "limit"),
+    [
+        ("sora-2", 32000),
+        ("wan2.2-i2v-flash", 800),
+        ("wan2.5-t2v-preview", 1500),
+        ("kling-v1", 2500),
+        ("viduq1", 1500),
+        ("viduq2", 2000),
+        ("MiniMax-Hailuo-2.3", 2000),
+        ("veo-3.0-generate-001", 4000),
+    ],
+)
+def test_prompts_over_the_documented_length_are_refused(make_emulator, model, limit):
+    assert max_prompt_chars(_family(model), model) == limit
+    for dialect in ("openai", "gateway"):
+        base_url = make_emulator(dialect=dialect)
+        body = {"model": model, "prompt": "a" * (limit + 1)}
+        response = httpx.post(f"{base_url}/videos", json=body, headers=AUTH, timeout=10)
+        assert response.status_code == 400, response.text
+        code, message = _error(dialect, response)
+        assert str(limit) in message
+        if dialect == "gateway":
+            assert code == "fail_to_fetch_task"  # the provider refused it upstream
+        assert get_stats(base_url)["jobs"] == {}
+
+
+def _family(model: str) -> str:
+    from prefect_videogen.emulator.validation import family_of
+
+    return family_of(model)
+
+
+def test_a_prompt_at_the_limit_is_accepted(make_emulator):
+    base_url = make_emulator(dialect="gateway")
+    body = {"model": "kling-v1", "prompt": "a" * 2500, "size": "1280x720"}
+    response = httpx.post(f"{base_url}/videos", json=body, headers=AUTH, timeout=10)
+    assert response.status_code == 200, response.text
+
+
+@pytest.mark.parametrize("dialect", ["openai", "seed"])
+def test_remix_checks_its_prompt_type_and_length(make_emulator, dialect):
+    base_url = make_emulator(dialect=dialect)
+    with httpx.Client(timeout=10) as http:
+        created = http.post(
+            f"{base_url}/videos", json={"model": "sora-2", "prompt": "p"}, headers=AUTH
+        )
+        source = wait_for(http, base_url, created.json()["id"])
+        for prompt, words in (([1], "Invalid type for 'prompt'"), ("a" * 32001, "32000")):
+            response = http.post(
+                f"{base_url}/videos/{source['id']}/remix", json={"prompt": prompt}, headers=AUTH
+            )
+            assert response.status_code == 400, response.text
+            assert words in response.json()["error"]["message"]
