@@ -108,3 +108,26 @@ def test_remix_checks_its_prompt_type_and_length(make_emulator, dialect):
             )
             assert response.status_code == 400, response.text
             assert words in response.json()["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        ({"model": "MiniMax-Hailuo-2.3", "duration": 8}, "allowed: 6, 10"),
+        ({"model": "MiniMax-Hailuo-2.3", "duration": 10, "size": "1920x1080"}, "1080P"),
+        ({"model": "T2V-01", "duration": 10}, "allowed: 6"),
+        ({"model": "veo-3.0-generate-001", "duration": 5}, "4, 6, 8"),
+        ({"model": "doubao-seedance-2-0-260128", "metadata": {"duration": 3}}, "4 to 15"),
+        ({"model": "doubao-seedance-1-0-pro-250528", "metadata": {"duration": 13}}, "2 to 12"),
+        ({"model": "wan2.7-t2v", "size": "832*480"}, "480P"),
+        ({"model": "wan2.7-i2v", "size": "480P", "image": "http://127.0.0.1/x.png"}, "480P"),
+    ],
+)
+def test_the_gateway_refuses_what_each_provider_refuses(make_emulator, body, words):
+    base_url = make_emulator(dialect="gateway")
+    response = httpx.post(
+        f"{base_url}/videos", json={"prompt": "p", **body}, headers=AUTH, timeout=10
+    )
+    assert response.status_code in (400, 500), response.text
+    assert words in response.json()["message"]
+    assert get_stats(base_url)["jobs"] == {}

@@ -762,6 +762,10 @@ def _wan(raw, *, model, prompt, seconds, metadata, dialect) -> JobRequest:
                 field="size",
                 code="invalid_size",
             )
+        if "2.7" in name and size.replace(" ", "") in _WAN_SIZES["480P"]:
+            raise _provider_upstream(
+                f"The size {size!r} is invalid for {model}: it has no 480P tier.", field="size"
+            )
         candidates = [parse_wxh(size)]
         first = last = None
     else:
@@ -781,7 +785,7 @@ def _wan(raw, *, model, prompt, seconds, metadata, dialect) -> JobRequest:
             text = str(resolution or size or _wan_default(model, False)).upper()
             if not text.endswith("P"):
                 text += "P"
-            if text not in _WAN_SIZES:
+            if text not in _WAN_SIZES or ("2.7" in name and text == "480P"):
                 raise _provider_upstream(
                     f"The parameter resolution {text!r} is invalid; use one of 480P, 720P, "
                     "1080P (a size such as 1920x1080 is not a Wan i2v resolution).",
@@ -1091,6 +1095,12 @@ def _doubao(raw, *, model, prompt, seconds, metadata, dialect) -> JobRequest:
     seconds = seconds if seconds is not None else 5
     if metadata.get("duration") is not None:
         seconds = _int(metadata["duration"], "metadata.duration", dialect=dialect)
+    lowest, highest = (4, 15) if "seedance-2" in model.lower() else (2, 12)
+    if not lowest <= seconds <= highest:
+        raise _provider_upstream(
+            f"duration {seconds} is invalid for {model}; allowed: {lowest} to {highest}",
+            field="metadata.duration",
+        )
     first = last = None
     content = metadata.get("content")
     if isinstance(content, list):
@@ -1158,6 +1168,22 @@ def _hailuo(raw, *, model, prompt, seconds, metadata, dialect) -> JobRequest:
     seconds = seconds if seconds is not None else 6
     if metadata.get("duration") is not None:
         seconds = _int(metadata["duration"], "metadata.duration", dialect=dialect)
+    lowered = model.lower()
+    if lowered.startswith(("minimax-hailuo-2.3", "minimax-hailuo-02")):
+        if seconds not in (6, 10):
+            raise _provider_upstream(
+                f"duration {seconds} is invalid for {model}; allowed: 6, 10",
+                field="duration",
+                code="2013",
+            )
+        if short == 1080 and seconds != 6:
+            raise _provider_upstream(
+                f"{model} makes 1080P video only with duration 6", field="duration", code="2013"
+            )
+    elif lowered.startswith(("t2v-01", "i2v-01", "s2v-01")) and seconds != 6:
+        raise _provider_upstream(
+            f"duration {seconds} is invalid for {model}; allowed: 6", field="duration", code="2013"
+        )
     dropped: list[str] = []
     for name in ("image", "images", "input_reference"):
         if raw.fields.get(name) not in (None, "", []) or raw.files.get(name):
@@ -1213,6 +1239,13 @@ def _veo(raw, *, model, prompt, seconds, metadata, dialect) -> JobRequest:
     seconds = seconds if seconds is not None else 8
     if metadata.get("durationSeconds") is not None:
         seconds = _int(metadata["durationSeconds"], "metadata.durationSeconds", dialect=dialect)
+    if model.lower().startswith("veo-3") and seconds not in (4, 6, 8):
+        raise Rejection(
+            f"Veo: durationSeconds {seconds} is out of bounds; allowed: 4, 6, 8",
+            field="metadata.durationSeconds",
+            code="invalid_value",
+            gateway_code="fail_to_fetch_task",
+        )
     dropped: list[str] = []
     first = _upload(raw, "input_reference")
     if first is None:
