@@ -13,6 +13,11 @@ Use `family_for_model(model)` to get the family serving a model. The rule, in or
 3. anything else gets the generic family, which validates only what every model needs and
    never rejects a model name.
 
+Bad input is an `InvalidRequestError` naming the field, before any network call: unknown
+`VideoRequest` fields, a `seconds` that is not a whole number, non-string keys, NUL bytes and
+lone surrogates in any text, and `metadata` over its cap (16 KiB of JSON for the provider
+families, `base.MAX_METADATA_BYTES`; 64 KiB for the generic family).
+
 Example:
     ```python
     from prefect_videogen.families import VideoRequest, family_for_model
