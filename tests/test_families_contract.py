@@ -17,7 +17,8 @@ from prefect_videogen.families.base import (
 )
 from prefect_videogen.families.sizes import parse_ratio, parse_size, parse_tier, parse_wxh
 from prefect_videogen.images import ImageInput
-from prefect_videogen.probe import check_matches, parse_size as probe_parse_size
+from prefect_videogen.probe import check_matches
+from prefect_videogen.probe import parse_size as probe_parse_size
 from prefect_videogen.records import VideoProbe
 from tests.plugins.emulator_fixtures import png_bytes
 
