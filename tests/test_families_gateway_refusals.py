@@ -179,3 +179,14 @@ def test_other_dialects_refuse_what_the_gateway_drops(make_emulator, dialect):
     )
     assert response.status_code == 400
     assert "images[0]" in response.text
+
+
+def test_an_image_to_video_hailuo_model_without_its_image_fails_at_the_provider(gateway):
+    response = httpx.post(
+        f"{gateway}/videos",
+        json={"model": "MiniMax-Hailuo-2.3-Fast", "prompt": "p", "images": [DATA_URL]},
+        headers=AUTH,
+        timeout=10,
+    )
+    assert response.status_code == 400
+    assert "first_frame_image" in response.json()["message"]

@@ -1196,6 +1196,12 @@ def _hailuo(raw, *, model, prompt, seconds, metadata, dialect) -> JobRequest:
             )
     first = image_from_value("metadata.first_frame_image", metadata.get("first_frame_image"))
     last = image_from_value("metadata.last_frame_image", metadata.get("last_frame_image"))
+    if first is None and lowered.startswith(("i2v-01", "minimax-hailuo-2.3-fast")):
+        raise _provider_upstream(
+            f"{model} needs first_frame_image (an image-to-video model)",
+            field="metadata.first_frame_image",
+            code="2013",
+        )
     return JobRequest(
         family="hailuo",
         model=model,
