@@ -112,3 +112,17 @@ def test_bad_input_never_reaches_the_server(emulator):
                 VideoRequest(model="kling-v1", prompt="p", metadata={"note": "a" * 20000})
             )
     assert get_stats(emulator)["submissions"] == before
+
+
+@pytest.mark.parametrize(
+    ("prompt", "words"),
+    [("", "non-empty"), ("a" * 32001, "32000"), ("night\x00", "NUL"), ("\udc00", "surrogate")],
+)
+def test_remix_checks_its_prompt_like_create_before_any_call(emulator, prompt, words):
+    before = get_stats(emulator)["requests"].get("remix", 0)
+    with VideoGenClient(emulator, "sk-emulator") as client:
+        with pytest.raises(InvalidRequestError) as caught:
+            client.remix("video_123", prompt)
+    assert caught.value.field == "prompt"
+    assert words in str(caught.value)
+    assert get_stats(emulator)["requests"].get("remix", 0) == before

@@ -32,6 +32,7 @@ from prefect_videogen.exceptions import (
     VideoGenError,
 )
 from prefect_videogen.families import ModelFamily, VideoRequest, family_for_model
+from prefect_videogen.families.base import check_remix_prompt
 from prefect_videogen.models import (
     ContentVariant,
     DeletedVideo,
@@ -192,8 +193,7 @@ class _BaseVideoGenClient:
         )
 
     def _remix_call(self, video_id: str, prompt: str) -> _Call:
-        if not isinstance(prompt, str) or not prompt.strip():
-            raise InvalidRequestError("prompt", value=prompt, allowed="a non-empty string")
+        check_remix_prompt(prompt)  # like create: length, NUL bytes, lone surrogates
         path = self._video_path(video_id, "/remix")
         return _Call("POST", path, kind="submit", json={"prompt": prompt})
 

@@ -50,6 +50,7 @@ __all__ = [
     "ModelSpec",
     "ProviderFamily",
     "VideoRequest",
+    "check_remix_prompt",
 ]
 
 Mode = Literal["t2v", "i2v", "keyframe"]
@@ -301,6 +302,24 @@ _FIELD_WORDS = {
     "params": "a dict with string keys",
     "metadata": "a dict with string keys",
 }
+
+
+def check_remix_prompt(prompt: Any) -> str:
+    """A remix prompt is checked like a create prompt: non-empty text of at most 32000
+    characters (OpenAI's limit; remix is Sora's), without NUL bytes or lone surrogates.
+
+    Example:
+        ```python
+        from prefect_videogen.families.base import check_remix_prompt
+
+        assert check_remix_prompt("the same fox, at night") == "the same fox, at night"
+        ```
+    """
+    if not isinstance(prompt, str) or not prompt.strip():
+        raise InvalidRequestError("prompt", value=prompt, allowed="a non-empty string")
+    _check_text(prompt, "prompt")
+    checks.check_prompt(prompt, model="remix", max_chars=checks.MAX_PROMPT_CHARS)
+    return prompt
 
 
 def _check_names(data: Mapping[str, Any]) -> None:
