@@ -120,9 +120,11 @@ def test_bad_input_never_reaches_the_server(emulator):
 )
 def test_remix_checks_its_prompt_like_create_before_any_call(emulator, prompt, words):
     before = get_stats(emulator)["requests"].get("remix", 0)
-    with VideoGenClient(emulator, "sk-emulator") as client:
-        with pytest.raises(InvalidRequestError) as caught:
-            client.remix("video_123", prompt)
+    with (
+        VideoGenClient(emulator, "sk-emulator") as client,
+        pytest.raises(InvalidRequestError) as caught,
+    ):
+        client.remix("video_123", prompt)
     assert caught.value.field == "prompt"
     assert words in str(caught.value)
     assert get_stats(emulator)["requests"].get("remix", 0) == before
