@@ -189,12 +189,14 @@ class SeedanceFamily(ProviderFamily):
         params = dict(request.params)
         size, seconds = request.size, request.seconds
         if "ratio" in metadata:
+            # metadata.ratio is the shape; a size given beside it may only be a tier.
             ratio = metadata.pop("ratio")
-            if (
-                size is not None
-                and parse_size(size) is not None
-                and parse_size(size).kind != "tier"
-            ):
+            given = parse_size(size) if size is not None else None
+            if not isinstance(ratio, str) or (size is not None and given is None):
+                raise InvalidRequestError(
+                    "metadata.ratio", value=ratio, allowed=[*RATIOS, "adaptive"], model=spec.model
+                )
+            if given is not None and given.kind != "tier":
                 raise InvalidRequestError(
                     "metadata.ratio",
                     "metadata.ratio and size both give the shape",
@@ -202,26 +204,20 @@ class SeedanceFamily(ProviderFamily):
                     allowed='one of them: size="16:9" (or "1280x720")',
                     model=spec.model,
                 )
-            if not isinstance(ratio, str):
-                raise InvalidRequestError(
-                    "metadata.ratio", value=ratio, allowed=[*RATIOS, "adaptive"], model=spec.model
-                )
-            tier = parse_size(size) if size is not None else None
-            if tier is not None:
-                params.setdefault("resolution", f"{tier.lines}p")
+            if given is not None:
+                params.setdefault("resolution", f"{given.lines}p")
             size = ratio
-        for key, target in (("resolution", "resolution"),):
-            if key in metadata:
-                value = metadata.pop(key)
-                if params.get(target, value) != value:
-                    raise InvalidRequestError(
-                        f"metadata.{key}",
-                        f"metadata.{key} and params.{target} disagree",
-                        value=value,
-                        allowed=f"one value, given once as params.{target}",
-                        model=spec.model,
-                    )
-                params[target] = value
+        if "resolution" in metadata:
+            value = metadata.pop("resolution")
+            if params.get("resolution", value) != value:
+                raise InvalidRequestError(
+                    "metadata.resolution",
+                    "metadata.resolution and params.resolution disagree",
+                    value=value,
+                    allowed="one value, given once as params.resolution",
+                    model=spec.model,
+                )
+            params["resolution"] = value
         if "duration" in metadata:
             value = metadata.pop("duration")
             if (

@@ -251,14 +251,14 @@ class WanFamily(ProviderFamily):
         updates: dict[str, Any] = {}
         params = dict(request.params)
 
-        def take(where: dict[str, Any] | None, key: str, path: str) -> tuple[bool, Any]:
+        def take(where: dict[str, Any] | None, key: str) -> tuple[bool, Any]:
             if where is None or key not in where:
                 return False, None
             return True, where.pop(key)
 
         for key, target in _IMAGE_KEYS.items():
             for where, path in ((metadata, f"metadata.{key}"), (inputs, f"metadata.input.{key}")):
-                found, value = take(where, key, path)
+                found, value = take(where, key)
                 if not found:
                     continue
                 if not isinstance(value, str) or not value.strip():
@@ -286,7 +286,7 @@ class WanFamily(ProviderFamily):
                 (parameters, f"metadata.parameters.{key}"),
                 (inputs, f"metadata.input.{key}"),
             ):
-                found, value = take(where, key, path)
+                found, value = take(where, key)
                 if not found:
                     continue
                 if key in params and params[key] != value:
@@ -304,7 +304,7 @@ class WanFamily(ProviderFamily):
             ("resolution", parameters, "metadata.parameters.resolution"),
             ("size", parameters, "metadata.parameters.size"),
         ):
-            found, value = take(where, key, path)
+            found, value = take(where, key)
             if not found:
                 continue
             if not isinstance(value, str) or (size is not None and size != value):
@@ -317,7 +317,7 @@ class WanFamily(ProviderFamily):
                 )
             size = value
         seconds = request.seconds
-        found, value = take(parameters, "duration", "metadata.parameters.duration")
+        found, value = take(parameters, "duration")
         if found:
             if (
                 isinstance(value, bool)
