@@ -238,3 +238,26 @@ def test_equal_intents_get_equal_fingerprints():
     )
     assert a.fingerprint() == b.fingerprint()
     assert FAMILY.validate(a) == a
+
+
+def test_kling_metadata_image_spellings_are_the_frames():
+    a = FAMILY.validate(
+        VideoRequest(
+            model="kling-v1",
+            prompt="p",
+            metadata={
+                "image": "https://example.com/a.png",
+                "image_tail": "https://example.com/b.png",
+            },
+        )
+    )
+    b = FAMILY.validate(
+        VideoRequest(
+            model="kling-v1",
+            prompt="p",
+            first_frame=ImageInput.from_url("https://example.com/a.png"),
+            last_frame=ImageInput.from_url("https://example.com/b.png"),
+        )
+    )
+    assert a == b and a.mode == "keyframe"
+    assert a.fingerprint() == b.fingerprint()

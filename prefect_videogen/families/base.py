@@ -51,6 +51,7 @@ __all__ = [
     "ProviderFamily",
     "VideoRequest",
     "check_remix_prompt",
+    "take_metadata_images",
 ]
 
 Mode = Literal["t2v", "i2v", "keyframe"]
@@ -454,6 +455,43 @@ class ImageRules:
                         "or pass them as http(s) URLs",
                         model=model,
                     )
+
+
+def take_metadata_images(
+    request: VideoRequest, metadata: dict[str, Any], keys: Mapping[str, str], *, model: str
+) -> dict[str, ImageInput]:
+    """Read image URLs a caller put in `metadata` (a gateway spelling) as the image fields.
+
+    `keys` maps a metadata key to `first_frame` or `last_frame`. Each key found is removed
+    from `metadata` and returned as an `ImageInput` for its field, so the two spellings of
+    one request normalize to the same request. An image given both ways must be the same.
+    """
+    updates: dict[str, ImageInput] = {}
+    for key, target in keys.items():
+        if key not in metadata:
+            continue
+        value = metadata.pop(key)
+        path = f"metadata.{key}"
+        if not isinstance(value, str) or not value.strip():
+            raise InvalidRequestError(
+                path,
+                "an image URL must be a non-empty string",
+                value=value,
+                allowed=f"an http(s) or data: URL, or pass the image as {target}=",
+                model=model,
+            )
+        image = ImageInput.from_url(value.strip())
+        current = updates.get(target) or getattr(request, target)
+        if current is not None and current.fingerprint() != image.fingerprint():
+            raise InvalidRequestError(
+                path,
+                f"{path} and {target} name two different images",
+                value=value[:60],
+                allowed=f"one image, given once as {target}=",
+                model=model,
+            )
+        updates[target] = current or image
+    return updates
 
 
 #: The default cap on `metadata` (serialized JSON) of the provider families.

@@ -43,10 +43,10 @@ from prefect_videogen.families.base import (
     ModelSpec,
     ProviderFamily,
     VideoRequest,
+    take_metadata_images,
 )
 from prefect_videogen.families.checks import ALL_MODES, check_size, deep_merge
 from prefect_videogen.families.sizes import parse_size
-from prefect_videogen.images import ImageInput
 from prefect_videogen.models import VideoStatus
 
 __all__ = ["HAILUO_METADATA_KEYS", "HailuoFamily", "HailuoParams"]
@@ -117,7 +117,6 @@ class HailuoFamily(ProviderFamily):
         ```python
         from prefect_videogen.families import VideoRequest
         from prefect_videogen.families.hailuo import HailuoFamily
-        from prefect_videogen.images import ImageInput
 
         family = HailuoFamily()
         request = family.validate(
@@ -172,30 +171,9 @@ class HailuoFamily(ProviderFamily):
     def normalize(self, request: VideoRequest, spec: ModelSpec) -> VideoRequest:
         """metadata.first_frame_image / last_frame_image / resolution / duration as fields."""
         metadata = dict(request.metadata)
-        updates: dict[str, Any] = {}
-        for key, target in _IMAGE_KEYS.items():
-            if key not in metadata:
-                continue
-            value = metadata.pop(key)
-            if not isinstance(value, str) or not value.strip():
-                raise InvalidRequestError(
-                    f"metadata.{key}",
-                    "an image URL must be a non-empty string",
-                    value=value,
-                    allowed=f"an http(s) or data: URL, or pass the image as {target}=",
-                    model=spec.model,
-                )
-            image = ImageInput.from_url(value.strip())
-            current = getattr(request, target)
-            if current is not None and current.fingerprint() != image.fingerprint():
-                raise InvalidRequestError(
-                    f"metadata.{key}",
-                    f"metadata.{key} and {target} name two different images",
-                    value=value[:60],
-                    allowed=f"one image, given once as {target}=",
-                    model=spec.model,
-                )
-            updates[target] = current or image
+        updates: dict[str, Any] = take_metadata_images(
+            request, metadata, _IMAGE_KEYS, model=spec.model
+        )
         for key, field in (("resolution", "size"), ("duration", "seconds")):
             if key not in metadata:
                 continue

@@ -54,6 +54,7 @@ from prefect_videogen.families.base import (
     ModelSpec,
     ProviderFamily,
     VideoRequest,
+    take_metadata_images,
 )
 from prefect_videogen.families.checks import ALL_MODES, check_ratio_size, deep_merge
 from prefect_videogen.images import ImageInput
@@ -242,6 +243,15 @@ class KlingFamily(ProviderFamily):
     image_rules = ImageRules(media_types=_IMAGE_TYPES, min_side=300, max_ratio=2.5)
     metadata_keys = KLING_METADATA_KEYS
     metadata_hint = "as a typed param, or not at all: the gateway's Kling payload is a fixed struct"
+
+    def normalize(self, request: VideoRequest, spec: ModelSpec) -> VideoRequest:
+        """metadata.image / metadata.image_tail (the gateway's spelling) are the frames."""
+        metadata = dict(request.metadata)
+        keys = {"image": "first_frame", "image_tail": "last_frame"}
+        updates = take_metadata_images(request, metadata, keys, model=spec.model)
+        if not updates:
+            return request
+        return request.model_copy(update={**updates, "metadata": metadata})
 
     def check_size(self, request: VideoRequest, spec: ModelSpec, seconds: int) -> str:
         """The aspect ratio ("16:9"), from a ratio or a WxH size; 16:9 if unset."""
