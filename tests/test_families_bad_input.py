@@ -50,10 +50,10 @@ def test_video_request_raises_invalid_request_error_naming_the_field(fields, fie
 
 def test_model_validate_of_a_dict_gives_the_same_typed_error():
     with pytest.raises(InvalidRequestError) as caught:
-        VideoRequest.model_validate({"prompt": "p", "seconds": "4.5"})
+        VideoRequest.model_validate({"model": "kling-v1", "prompt": "p", "seconds": "4.5"})
     assert caught.value.field == "seconds"
     with pytest.raises(InvalidRequestError) as caught:
-        VideoRequest.model_validate({"prompt": "p", "lenght": 4})
+        VideoRequest.model_validate({"model": "kling-v1", "prompt": "p", "lenght": 4})
     assert caught.value.field == "lenght"
 
 
@@ -64,8 +64,8 @@ def test_a_missing_prompt_is_named():
 
 
 def test_whole_seconds_written_as_text_or_float_are_read():
-    assert VideoRequest(prompt="p", seconds="8").seconds == 8
-    assert VideoRequest(prompt="p", seconds=8.0).seconds == 8
+    assert VideoRequest(model="kling-v1", prompt="p", seconds="8").seconds == 8
+    assert VideoRequest(model="kling-v1", prompt="p", seconds=8.0).seconds == 8
 
 
 # --------------------------------------------------------------------------- metadata caps
@@ -105,7 +105,7 @@ def test_bad_input_never_reaches_the_server(emulator):
     with VideoGenClient(emulator, "sk-emulator") as client:
         for fields, field, _ in CASES[:3]:
             with pytest.raises(InvalidRequestError) as caught:
-                client.create(VideoRequest(**{"prompt": "p", **fields}))
+                client.create(VideoRequest(**{"model": "kling-v1", "prompt": "p", **fields}))
             assert caught.value.field == field
         with pytest.raises(InvalidRequestError):
             client.create(
