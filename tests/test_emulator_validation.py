@@ -9,16 +9,31 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from prefect_videogen.emulator import get_stats
+from prefect_videogen.emulator import get_stats, run_emulator
 from prefect_videogen.emulator.validation import max_prompt_chars
-from tests.plugins.emulator_fixtures import AUTH, wait_for
+from tests.plugins.emulator_fixtures import AUTH, FAST, wait_for
 
 DIALECTS = ["openai", "gateway", "seed"]
 
 
+@pytest.fixture(scope="module")
+def servers():
+    """One emulator per dialect for the module (refusals create no jobs)."""
+    with (
+        run_emulator(dialect="openai", **FAST) as openai,
+        run_emulator(dialect="gateway", **FAST) as gateway,
+        run_emulator(dialect="seed", **FAST) as seed,
+    ):
+        yield {"openai": openai, "gateway": gateway, "seed": seed}
+
+
 @pytest.fixture(params=DIALECTS)
-def server(request, make_emulator) -> tuple[str, str]:
-    return request.param, make_emulator(dialect=request.param)
+def server(request, servers) -> tuple[str, str]:
+    return request.param, servers[request.param]
+
+
+def _submissions(base_url: str) -> int:
+    return get_stats(base_url)["submissions"]
 
 
 def _error(dialect: str, response: httpx.Response) -> tuple[str, str]:
@@ -46,12 +61,13 @@ def _error(dialect: str, response: httpx.Response) -> tuple[str, str]:
 )
 def test_wrong_json_types_are_refused(server, body, field, got):
     dialect, base_url = server
+    before = _submissions(base_url)
     response = httpx.post(f"{base_url}/videos", json=body, headers=AUTH, timeout=10)
     assert response.status_code == 400, response.text
     code, message = _error(dialect, response)
     assert code == ("invalid_request" if dialect == "gateway" else "invalid_type")
     assert f"Invalid type for '{field}'" in message and got in message
-    assert get_stats(base_url)["jobs"] == {}
+    assert _submissions(base_url) == before
 
 
 @pytest.mark.parametrize(
@@ -67,10 +83,11 @@ def test_wrong_json_types_are_refused(server, body, field, got):
         ("veo-3.0-generate-001", 4000),
     ],
 )
-def test_prompts_over_the_documented_length_are_refused(make_emulator, model, limit):
+def test_prompts_over_the_documented_length_are_refused(servers, model, limit):
     assert max_prompt_chars(_family(model), model) == limit
     for dialect in ("openai", "gateway"):
-        base_url = make_emulator(dialect=dialect)
+        base_url = servers[dialect]
+        before = _submissions(base_url)
         body = {"model": model, "prompt": "a" * (limit + 1)}
         response = httpx.post(f"{base_url}/videos", json=body, headers=AUTH, timeout=10)
         assert response.status_code == 400, response.text
@@ -78,7 +95,7 @@ def test_prompts_over_the_documented_length_are_refused(make_emulator, model, li
         assert str(limit) in message
         if dialect == "gateway":
             assert code == "fail_to_fetch_task"  # the provider refused it upstream
-        assert get_stats(base_url)["jobs"] == {}
+        assert _submissions(base_url) == before
 
 
 def _family(model: str) -> str:
@@ -87,16 +104,16 @@ def _family(model: str) -> str:
     return family_of(model)
 
 
-def test_a_prompt_at_the_limit_is_accepted(make_emulator):
-    base_url = make_emulator(dialect="gateway")
+def test_a_prompt_at_the_limit_is_accepted(servers):
+    base_url = servers["gateway"]
     body = {"model": "kling-v1", "prompt": "a" * 2500, "size": "1280x720"}
     response = httpx.post(f"{base_url}/videos", json=body, headers=AUTH, timeout=10)
     assert response.status_code == 200, response.text
 
 
 @pytest.mark.parametrize("dialect", ["openai", "seed"])
-def test_remix_checks_its_prompt_type_and_length(make_emulator, dialect):
-    base_url = make_emulator(dialect=dialect)
+def test_remix_checks_its_prompt_type_and_length(servers, dialect):
+    base_url = servers[dialect]
     with httpx.Client(timeout=10) as http:
         created = http.post(
             f"{base_url}/videos", json={"model": "sora-2", "prompt": "p"}, headers=AUTH
@@ -123,11 +140,12 @@ def test_remix_checks_its_prompt_type_and_length(make_emulator, dialect):
         ({"model": "wan2.7-i2v", "size": "480P", "image": "http://127.0.0.1/x.png"}, "480P"),
     ],
 )
-def test_the_gateway_refuses_what_each_provider_refuses(make_emulator, body, words):
-    base_url = make_emulator(dialect="gateway")
+def test_the_gateway_refuses_what_each_provider_refuses(servers, body, words):
+    base_url = servers["gateway"]
+    before = _submissions(base_url)
     response = httpx.post(
         f"{base_url}/videos", json={"prompt": "p", **body}, headers=AUTH, timeout=10
     )
     assert response.status_code in (400, 500), response.text
     assert words in response.json()["message"]
-    assert get_stats(base_url)["jobs"] == {}
+    assert _submissions(base_url) == before
