@@ -181,7 +181,8 @@ class ModelSpec:
         sizes: Allowed `size` values, in the notation the model's gateway takes.
         default_seconds: Duration used when the request gives none.
         default_size: Size used when the request gives none.
-        image_transport: How images travel: uploaded file, URL, bare base64 or data URL.
+        image_transport: How images travel: uploaded file, URL, bare base64, data URL, or
+            URLs inside metadata (Hailuo).
         max_image_bytes: Largest accepted image.
         image_must_match_size: Whether an i2v image must have the output's exact size (Sora).
         audio: Whether the model can generate sound.
