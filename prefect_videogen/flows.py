@@ -226,12 +226,17 @@ def _without_field(error: Any) -> str:
 
 
 def _needs_bytes(model: str) -> bool:
-    """Whether the model takes images as uploaded files (so a URL must be fetched here)."""
+    """Whether the model needs the image bytes (uploaded files, or no http URLs: Sora, Veo),
+    so a URL must be fetched here."""
     family = family_for_model(model)
     try:
-        return family.spec(model).image_transport == "file"
+        spec = family.spec(model)
     except KeyError:
         return family.name == "sora"
+    rules_for = getattr(family, "rules_for", None)
+    return spec.image_transport == "file" or (
+        rules_for is not None and not rules_for(spec).http_urls
+    )
 
 
 def _fetch_image(image: ImageInput) -> ImageInput:

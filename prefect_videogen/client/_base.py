@@ -34,7 +34,8 @@ from prefect_videogen.exceptions import (
     VideoGenError,
 )
 from prefect_videogen.families import ModelFamily, VideoRequest, family_for_model
-from prefect_videogen.families.checks import MAX_PROMPT_CHARS, check_prompt
+from prefect_videogen.families.base import check_remix_prompt
+from prefect_videogen.families.checks import check_prompt
 from prefect_videogen.models import (
     ContentVariant,
     DeletedVideo,
@@ -228,14 +229,11 @@ class _BaseVideoGenClient:
 
     def _remix_call(self, video_id: str, prompt: str, model: str | None) -> _Call:
         """A remix: its prompt checked as create checks one (the model's limit if known)."""
-        if not isinstance(prompt, str) or not prompt.strip():
-            raise InvalidRequestError("prompt", value=prompt, allowed="a non-empty string")
+        check_remix_prompt(prompt)  # like create: non-empty, length, NUL bytes, lone surrogates
         family = family_for_model(model or "sora-2")  # remix is Sora's operation
         self._refuse_retired(family, model or "sora-2", "a remix (Sora only)")
-        max_chars = MAX_PROMPT_CHARS  # the format's own limit; a known model may have less
-        if model and hasattr(family, "max_prompt_chars"):
-            max_chars = family.max_prompt_chars(model)
-        check_prompt(prompt, model=model or "the remixed video's model", max_chars=max_chars)
+        if model:
+            check_prompt(prompt, model=model, max_chars=family.max_prompt_chars(model))
         path = self._video_path(video_id, "/remix")
         return _Call("POST", path, kind="submit", json={"prompt": prompt}, model=model)
 
