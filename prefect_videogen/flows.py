@@ -7,6 +7,10 @@
 | `keyframe_to_video` | a video from a first and a last frame   |
 | `generate_batch`    | many videos from a list or a manifest   |
 
+Their inputs are made ready in `prefect_videogen.inputs` (credentials, images, the
+request) and batch manifests are read by `prefect_videogen.manifest`; the names are
+re-exported here.
+
 Each submits the job (cached: a rerun reuses the job, see `prefect_videogen.caching`),
 waits for it, streams the video to storage with a sidecar JSON, and returns a
 `StoredVideo` (the batch returns a list, plus a table artifact).
@@ -36,25 +40,25 @@ run's process, the jobs it had in flight are not known to the hook and keep gene
 # these annotations, also in a worker's process, so they must be real types.
 
 import asyncio
-import csv
-import json
-import re
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-import httpx
 from prefect import flow
-from prefect.blocks.core import Block
-from pydantic import ValidationError
 
 from prefect_videogen.caching import normalize_request
 from prefect_videogen.credentials import VideoGenCredentials
 from prefect_videogen.exceptions import InvalidRequestError
-from prefect_videogen.families import VideoRequest, family_for_model
-from prefect_videogen.images import ImageInput
+from prefect_videogen.families import VideoRequest
 from prefect_videogen.in_flight import cancel_in_flight_jobs, track_in_flight
+from prefect_videogen.inputs import (
+    aresolve_credentials,
+    build_request,
+    resolve_credentials,
+    resolve_image,
+)
+from prefect_videogen.manifest import BATCH_KEYS, BatchEntry, load_manifest, plan_entry
 from prefect_videogen.records import StoredVideo
 from prefect_videogen.reporting import (
     BatchProgress,
@@ -66,7 +70,6 @@ from prefect_videogen.settings import current_settings
 from prefect_videogen.storage import (
     aresolve_storage,
     check_path_template,
-    is_block_type,
     resolve_storage,
 )
 from prefect_videogen.tasks import (
@@ -77,6 +80,8 @@ from prefect_videogen.tasks import (
 )
 
 __all__ = [
+    "BATCH_KEYS",
+    "BatchEntry",
     "aresolve_credentials",
     "cancel_in_flight_jobs",
     "generate_batch",
@@ -87,203 +92,6 @@ __all__ = [
     "resolve_image",
     "text_to_video",
 ]
-
-#: Keys a batch entry may have.
-BATCH_KEYS = (
-    "model",
-    "prompt",
-    "seconds",
-    "size",
-    "image",
-    "first_frame",
-    "last_frame",
-    "params",
-    "metadata",
-    "attempt",
-)
-
-_IMAGE_REF = re.compile(r"^([a-z0-9][a-z0-9-]*)/([^/:]+):(.+)$")
-_MAX_IMAGE_DOWNLOAD = 50 * 1024 * 1024
-
-# --------------------------------------------------------------------------------------
-# Credentials
-
-
-def _credentials_name(credentials: str | None) -> str:
-    name = credentials if credentials is not None else current_settings().credentials_block
-    # Accept the "<block-type-slug>/<name>" form as well.
-    slug = VideoGenCredentials.get_block_type_slug()
-    return name.split("/", 1)[1] if name.startswith(f"{slug}/") else name
-
-
-def _missing_credentials(name: str, exc: Exception) -> InvalidRequestError:
-    return InvalidRequestError(
-        "credentials",
-        f"no VideoGenCredentials block named {name!r} ({exc}); save one with "
-        f'VideoGenCredentials(base_url=..., api_key=...).save("{name}"), pass its name, '
-        "or set PREFECT_INTEGRATIONS_VIDEOGEN_CREDENTIALS_BLOCK",
-    )
-
-
-def resolve_credentials(credentials: VideoGenCredentials | str | None) -> VideoGenCredentials:
-    """A credentials block from a block, a saved block's name, or None (the default name).
-
-    Example:
-        ```python
-        from prefect_videogen.flows import resolve_credentials
-
-        credentials = resolve_credentials("my-gateway")  # VideoGenCredentials.load("my-gateway")
-        ```
-    """
-    if isinstance(credentials, VideoGenCredentials):
-        return credentials
-    if credentials is not None and not isinstance(credentials, str):
-        raise InvalidRequestError(
-            "credentials",
-            value=type(credentials).__name__,
-            allowed="a VideoGenCredentials block, a saved block's name, or None",
-        )
-    name = _credentials_name(credentials)
-    try:
-        return VideoGenCredentials.load(name, _sync=True)
-    except ValueError as exc:
-        raise _missing_credentials(name, exc) from None
-
-
-async def aresolve_credentials(
-    credentials: VideoGenCredentials | str | None,
-) -> VideoGenCredentials:
-    """Async twin of `resolve_credentials`."""
-    if credentials is None or isinstance(credentials, str):
-        name = _credentials_name(credentials)
-        try:
-            return await VideoGenCredentials.aload(name)
-        except ValueError as exc:
-            raise _missing_credentials(name, exc) from None
-    return resolve_credentials(credentials)
-
-
-# --------------------------------------------------------------------------------------
-# Images
-
-
-def _block_image_ref(value: str) -> tuple[str, str, str] | None:
-    match = _IMAGE_REF.match(value)
-    if match is None or not is_block_type(match.group(1)):
-        return None
-    return match.group(1), match.group(2), match.group(3)
-
-
-def _read_block_image(slug: str, name: str, path: str) -> ImageInput:
-    block = Block.load(f"{slug}/{name}", _sync=True)
-    reader = block.read_path
-    data = reader(path, _sync=True) if hasattr(reader, "aio") else reader(path)
-    return ImageInput.from_bytes(data, filename=Path(path).name)
-
-
-def resolve_image(
-    value: Any, *, base_dir: Path | None = None, field: str = "image"
-) -> ImageInput | None:
-    """An `ImageInput` from any of the accepted image notations (see this module's docstring).
-
-    Args:
-        value: A path, URL, bytes, ImageInput/dict, `"<block-type-slug>/<name>:<path>"`, or None.
-        base_dir: Directory relative paths are read from (a manifest's directory).
-        field: The parameter's name, for errors.
-
-    Raises:
-        InvalidRequestError: naming `field`, when the image cannot be read or is not one.
-
-    Example:
-        ```python
-        from prefect_videogen.flows import resolve_image
-
-        image = resolve_image("s3-bucket/assets:frames/cat.png")
-        ```
-    """
-    if value is None or value == "":
-        return None
-    try:
-        if isinstance(value, str) and not value.startswith(("http://", "https://", "data:")):
-            if (ref := _block_image_ref(value)) is not None:
-                return _read_block_image(*ref)
-            path = Path(value).expanduser()
-            if base_dir is not None and not path.is_absolute():
-                path = base_dir / path
-            return ImageInput.from_path(path)
-        return ImageInput.coerce(value)
-    except InvalidRequestError as exc:
-        raise InvalidRequestError(field, _without_field(exc)) from exc
-    except ValidationError as exc:  # ImageInput's own checks, wrapped by pydantic
-        message = "; ".join(error["msg"].removeprefix("Value error, ") for error in exc.errors())
-        raise InvalidRequestError(field, _without_field(message)) from None
-
-
-def _without_field(error: Any) -> str:
-    """An error's message without its leading "<field>: "."""
-    text = str(error)
-    return text.split(": ", 1)[1] if re.match(r"^[\w.\[\]]+: ", text) else text
-
-
-def _needs_bytes(model: str) -> bool:
-    """Whether the model takes images as uploaded files (so a URL must be fetched here)."""
-    family = family_for_model(model)
-    try:
-        return family.spec(model).image_transport == "file"
-    except KeyError:
-        return family.name == "sora"
-
-
-def _fetch_image(image: ImageInput) -> ImageInput:
-    """Download an http(s) image so its bytes can be uploaded."""
-    url = image.url or ""
-    try:
-        with httpx.stream("GET", url, follow_redirects=True, timeout=30.0) as response:
-            response.raise_for_status()
-            chunks, size = [], 0
-            for chunk in response.iter_bytes():
-                size += len(chunk)
-                if size > _MAX_IMAGE_DOWNLOAD:
-                    raise InvalidRequestError(
-                        "image", f"{url!r} is larger than {_MAX_IMAGE_DOWNLOAD} bytes"
-                    )
-                chunks.append(chunk)
-    except httpx.HTTPError as exc:
-        raise InvalidRequestError("image", f"cannot fetch {url!r}: {exc}") from exc
-    return ImageInput.from_bytes(b"".join(chunks), filename=image.filename)
-
-
-def _build_request(
-    *,
-    model: str,
-    prompt: str,
-    seconds: int | None,
-    size: str | None,
-    first_frame: ImageInput | None = None,
-    last_frame: ImageInput | None = None,
-    params: Mapping[str, Any] | None = None,
-    metadata: Mapping[str, Any] | None = None,
-) -> VideoRequest:
-    if _needs_bytes(model):
-        first_frame = _fetch_if_url(first_frame)
-        last_frame = _fetch_if_url(last_frame)
-    return VideoRequest(
-        model=model,
-        prompt=prompt,
-        seconds=seconds,
-        size=size,
-        first_frame=first_frame,
-        last_frame=last_frame,
-        params=dict(params or {}),
-        metadata=dict(metadata or {}),
-    )
-
-
-def _fetch_if_url(image: ImageInput | None) -> ImageInput | None:
-    if image is not None and not image.has_bytes():
-        return _fetch_image(image)
-    return image
-
 
 # --------------------------------------------------------------------------------------
 # One video, sync
@@ -369,7 +177,7 @@ def text_to_video(
         print(video.uri)
         ```
     """
-    request = _build_request(
+    request = build_request(
         model=model, prompt=prompt, seconds=seconds, size=size, params=params, metadata=metadata
     )
     return _generate(
@@ -443,7 +251,7 @@ def image_to_video(
         print(video.uri)
         ```
     """
-    request = _build_request(
+    request = build_request(
         model=model,
         prompt=prompt,
         seconds=seconds,
@@ -532,7 +340,7 @@ def keyframe_to_video(
             "last_frame" if first is not None else "first_frame",
             "keyframe video needs both first_frame and last_frame",
         )
-    request = _build_request(
+    request = build_request(
         model=model,
         prompt=prompt,
         seconds=seconds,
@@ -555,125 +363,6 @@ def keyframe_to_video(
 
 # --------------------------------------------------------------------------------------
 # Batches
-
-
-def _cell(value: str | None) -> Any:
-    return None if value is None or value.strip() == "" else value.strip()
-
-
-def _csv_entry(row: dict[str, str | None], line: int, path: Path) -> dict[str, Any]:
-    entry: dict[str, Any] = {}
-    for key, raw in row.items():
-        if key is None:
-            raise InvalidRequestError(
-                "manifest", f"{path.name} line {line}: more cells than header columns"
-            )
-        value = _cell(raw)
-        if value is None:
-            continue
-        if key in ("params", "metadata"):
-            try:
-                value = json.loads(value)
-            except json.JSONDecodeError as exc:
-                raise InvalidRequestError(
-                    f"manifest.{key}", f"{path.name} line {line}: not JSON ({exc.msg})"
-                ) from None
-        entry[key.strip()] = value
-    return entry
-
-
-def load_manifest(path: str | Path) -> list[dict[str, Any]]:
-    """Read batch entries from a `.jsonl` (one JSON object a line) or `.csv` manifest.
-
-    Entry keys: `prompt` (required), `model`, `seconds`, `size`, `image` (or
-    `first_frame`), `last_frame`, `params`, `metadata`, `attempt`. In CSV, `params` and
-    `metadata` cells hold JSON and empty cells mean "not given". Relative image paths are
-    read from the manifest's directory.
-
-    Example:
-        ```python
-        from prefect_videogen.flows import load_manifest
-
-        # videos.csv:
-        # prompt,model,seconds,size,image
-        # a fox in snow,sora-2,4,1280x720,
-        # the cat turns,sora-2,4,1280x720,cat.png
-        print(load_manifest("videos.csv"))
-        ```
-    """
-    path = Path(path).expanduser()
-    if not path.is_file():
-        raise InvalidRequestError("manifest", f"{str(path)!r} is not a file")
-    suffix = path.suffix.lower()
-    entries: list[dict[str, Any]] = []
-    if suffix in (".jsonl", ".ndjson"):
-        with path.open(encoding="utf-8") as handle:
-            for line_number, line in enumerate(handle, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    entry = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise InvalidRequestError(
-                        "manifest", f"{path.name} line {line_number}: not JSON ({exc.msg})"
-                    ) from None
-                if not isinstance(entry, dict):
-                    raise InvalidRequestError(
-                        "manifest", f"{path.name} line {line_number}: not a JSON object"
-                    )
-                entries.append(entry)
-    elif suffix == ".csv":
-        with path.open(encoding="utf-8", newline="") as handle:
-            for line_number, row in enumerate(csv.DictReader(handle), start=2):
-                entries.append(_csv_entry(row, line_number, path))
-    else:
-        raise InvalidRequestError("manifest", value=path.name, allowed=[".jsonl", ".csv"])
-    return entries
-
-
-def _entry_request(
-    entry: Mapping[str, Any],
-    index: int,
-    *,
-    default_model: str,
-    default_attempt: int,
-    base_dir: Path | None,
-) -> tuple[VideoRequest, int, str]:
-    """The entry's request, its attempt, and its normalized fingerprint (for deduplication)."""
-    unknown = sorted(set(entry) - set(BATCH_KEYS))
-    if unknown:
-        raise InvalidRequestError(
-            f"requests[{index}]", f"unknown key(s) {', '.join(unknown)}", allowed=BATCH_KEYS
-        )
-    if not entry.get("prompt"):
-        raise InvalidRequestError(f"requests[{index}].prompt", "a prompt is required")
-    try:
-        seconds = entry.get("seconds")
-        request = _build_request(
-            model=str(entry.get("model") or default_model),
-            prompt=str(entry["prompt"]),
-            seconds=int(seconds) if seconds not in (None, "") else None,
-            size=str(entry["size"]) if entry.get("size") else None,
-            first_frame=resolve_image(
-                entry.get("first_frame", entry.get("image")),
-                base_dir=base_dir,
-                field="image" if "image" in entry else "first_frame",
-            ),
-            last_frame=resolve_image(
-                entry.get("last_frame"), base_dir=base_dir, field="last_frame"
-            ),
-            params=entry.get("params"),
-            metadata=entry.get("metadata"),
-        )
-        fingerprint = normalize_request(request)[0].fingerprint()
-        given = entry.get("attempt")
-        attempt = int(given) if given not in (None, "") else default_attempt
-    except InvalidRequestError as exc:
-        field = f"requests[{index}].{exc.field}" if exc.field else f"requests[{index}]"
-        raise InvalidRequestError(field, str(exc)) from exc
-    except (TypeError, ValueError) as exc:
-        raise InvalidRequestError(f"requests[{index}]", str(exc)) from exc
-    return request, attempt, fingerprint
 
 
 @asynccontextmanager
@@ -778,9 +467,7 @@ async def generate_batch(
         raise InvalidRequestError("requests", "give at least one request or a manifest")
 
     planned = [
-        _entry_request(
-            entry, index, default_model=model, default_attempt=attempt, base_dir=base_dir
-        )
+        plan_entry(entry, index, default_model=model, default_attempt=attempt, base_dir=base_dir)
         for index, (entry, base_dir) in enumerate(entries)
     ]
     creds = await aresolve_credentials(credentials)
