@@ -19,11 +19,13 @@ Example:
 from importlib.metadata import PackageNotFoundError, version
 
 from prefect_videogen.client import AsyncVideoGenClient, DownloadedContent, VideoGenClient
+from prefect_videogen.costs import VideoGenPriceTable, estimate_cost
 from prefect_videogen.credentials import VideoGenCredentials
 from prefect_videogen.exceptions import (
     APIConnectionError,
     APIError,
     AuthenticationError,
+    BudgetExceededError,
     ContentExpiredError,
     InvalidRequestError,
     NotFoundError,
@@ -49,6 +51,7 @@ __all__ = [
     "APIError",
     "AsyncVideoGenClient",
     "AuthenticationError",
+    "BudgetExceededError",
     "ContentExpiredError",
     "ContentVariant",
     "DownloadedContent",
@@ -61,11 +64,13 @@ __all__ = [
     "VideoGenClient",
     "VideoGenCredentials",
     "VideoGenError",
+    "VideoGenPriceTable",
     "VideoGenerationFailed",
     "VideoJob",
     "VideoMismatchError",
     "VideoRequest",
     "VideoStatus",
     "VideoTimeoutError",
+    "estimate_cost",
     "family_for_model",
 ]

@@ -59,7 +59,9 @@ __all__ = [
     "default_price_table",
     "estimate_batch",
     "estimate_cost",
+    "guard_spend",
     "load_price_table",
+    "price_request",
 ]
 
 #: Known tier words and the short side (in pixels) they stand for.
@@ -560,7 +562,7 @@ def estimate_batch(
     prices: Any = None,
     *,
     attempts: Sequence[int] | None = None,
-    already_submitted: Sequence[bool] | None = None,
+    credentials: Any = None,
 ) -> BatchEstimate:
     """Estimate a batch: one estimate per entry; repeats of an entry cost nothing more.
 
@@ -569,8 +571,9 @@ def estimate_batch(
         prices: As in `estimate_cost`.
         attempts: Each entry's attempt number (an entry repeats another only with the same
             normalized request and attempt); all 0 if None.
-        already_submitted: Whether each entry's job exists from an earlier run (it then
-            costs nothing); none if None.
+        credentials: The credentials the batch would use: with them, an entry whose job
+            was already submitted by an earlier run (same request, attempt and `base_url`)
+            costs nothing. Without them every entry counts.
 
     Example:
         ```python
@@ -586,14 +589,16 @@ def estimate_batch(
     from prefect_videogen.caching import normalize_request
 
     table = load_price_table(prices)
-    entries, duplicate_of, seen = [], [], {}
+    entries, duplicate_of, done, seen = [], [], [], {}
     for index, request in enumerate(requests):
         normalized, _ = normalize_request(request)
         entries.append(price_request(normalized, table))
-        key = (normalized.fingerprint(), attempts[index] if attempts else 0)
+        attempt = attempts[index] if attempts else 0
+        key = (normalized.fingerprint(), attempt)
         duplicate_of.append(seen.get(key))
         seen.setdefault(key, index)
-    done = list(already_submitted) if already_submitted is not None else [False] * len(entries)
+        first = duplicate_of[-1] is None
+        done.append(first and credentials is not None and _paid(normalized, credentials, attempt))
     return BatchEstimate(
         entries=entries,
         duplicate_of=duplicate_of,
@@ -604,6 +609,25 @@ def estimate_batch(
 
 # --------------------------------------------------------------------------------------
 # Guards
+
+
+def _refuse_unknown(estimate: BatchEstimate, cap: str, value: float) -> None:
+    unknown = [estimate.entries[i] for i in estimate.payable if not estimate.entries[i].known]
+    if not unknown:
+        return
+    models = sorted({e.model for e in unknown})
+    raise BudgetExceededError(
+        estimate=None,
+        cap=value,
+        currency=estimate.currency,
+        field=cap,
+        message=(
+            f"{len(unknown)} video(s) have no known price ({', '.join(models)}: "
+            f"{unknown[0].reason}), so {cap}={value:g} {estimate.currency} cannot be "
+            "checked; add their prices (PREFECT_INTEGRATIONS_VIDEOGEN_PRICE_TABLE) or pass "
+            "allow_unknown_prices=True to count them as nothing"
+        ),
+    )
 
 
 def check_max_cost(
@@ -618,6 +642,14 @@ def check_max_cost(
 
     Raises:
         BudgetExceededError: naming the estimate, the cap and how to proceed.
+
+    Example:
+        ```python
+        from prefect_videogen.costs import check_max_cost, estimate_cost
+
+        estimate = estimate_cost({"model": "sora-2", "prompt": "a fox", "seconds": 12})
+        check_max_cost(estimate, 1.0)  # BudgetExceededError: about 1.20 USD, above 1
+        ```
     """
     if max_cost is None:
         return
@@ -628,20 +660,8 @@ def check_max_cost(
             already_submitted=[False],
             currency=estimate.currency,
         )
-    unknown = [estimate.entries[i] for i in estimate.payable if not estimate.entries[i].known]
-    if unknown and not allow_unknown_prices:
-        models = sorted({e.model for e in unknown})
-        raise BudgetExceededError(
-            estimate=None,
-            cap=max_cost,
-            currency=estimate.currency,
-            message=(
-                f"{len(unknown)} video(s) have no known price ({', '.join(models)}: "
-                f"{unknown[0].reason}), so max_cost={max_cost:g} {estimate.currency} cannot "
-                "be checked; add their prices (PREFECT_INTEGRATIONS_VIDEOGEN_PRICE_TABLE) or "
-                "pass allow_unknown_prices=True to count them as nothing"
-            ),
-        )
+    if not allow_unknown_prices:
+        _refuse_unknown(estimate, "max_cost", max_cost)
     if estimate.total > max_cost + 1e-9:
         raise BudgetExceededError(
             estimate=estimate.total,
@@ -653,6 +673,111 @@ def check_max_cost(
                 "shorter videos, or run with dry_run=True to see the cost of each"
             ),
         )
+
+
+def guard_spend(
+    estimate: BatchEstimate,
+    *,
+    max_cost: float | None = None,
+    daily_cap: float | None = None,
+    budget_name: str = "default",
+    allow_unknown_prices: bool = False,
+) -> None:
+    """The budget checks every flow runs before its first paid call.
+
+    `max_cost` caps this run; `daily_cap` caps the day (UTC) of every run sharing
+    `budget_name` (`DailyBudget`: this run's total is reserved there when it fits). A run
+    with unknown prices is refused under either cap unless `allow_unknown_prices`.
+
+    Raises:
+        BudgetExceededError: naming the estimate, the cap and how to proceed.
+    """
+    check_max_cost(estimate, max_cost, allow_unknown_prices=allow_unknown_prices)
+    if daily_cap is not None:
+        if not allow_unknown_prices:
+            _refuse_unknown(estimate, "daily_cap", daily_cap)
+        DailyBudget(budget_name, daily_cap, estimate.currency).reserve(estimate.total)
+
+
+async def aguard_spend(
+    estimate: BatchEstimate,
+    *,
+    max_cost: float | None = None,
+    daily_cap: float | None = None,
+    budget_name: str = "default",
+    allow_unknown_prices: bool = False,
+) -> None:
+    """Async twin of `guard_spend`."""
+    check_max_cost(estimate, max_cost, allow_unknown_prices=allow_unknown_prices)
+    if daily_cap is not None:
+        if not allow_unknown_prices:
+            _refuse_unknown(estimate, "daily_cap", daily_cap)
+        await DailyBudget(budget_name, daily_cap, estimate.currency).areserve(estimate.total)
+
+
+def estimate_rows(
+    summaries: Sequence[Mapping[str, Any]], estimate: BatchEstimate
+) -> list[dict[str, Any]]:
+    """The rows of a dry run's table: what each entry would make and what it would cost,
+    then a total row."""
+    rows: list[dict[str, Any]] = []
+    for index, (summary, entry) in enumerate(zip(summaries, estimate.entries, strict=True)):
+        if estimate.duplicate_of[index] is not None:
+            note = f"same as #{estimate.duplicate_of[index]}: made once"
+        elif estimate.already_submitted[index]:
+            note = "already submitted by an earlier run: costs nothing now"
+        else:
+            note = entry.reason or ""
+        rows.append(
+            {
+                "#": index,
+                "model": summary.get("model"),
+                "mode": summary.get("mode"),
+                "seconds": entry.seconds,
+                "size": summary.get("size"),
+                "tier": entry.tier,
+                "prompt": str(summary.get("prompt", ""))[:60],
+                "estimated_cost": entry.display(),
+                "in_total": _money(estimate.cost_in_tally(index), entry.currency),
+                "note": note,
+                "price_source": entry.source,
+            }
+        )
+    rows.append(
+        {
+            "#": "total",
+            "in_total": estimate.display_total(),
+            "note": f"{len(estimate.payable)} new paid video(s) of {len(rows)} entries",
+        }
+    )
+    return rows
+
+
+def _money(amount: float | None, currency: str) -> str:
+    return "unknown" if amount is None else f"{amount:.2f} {currency}"
+
+
+def format_rows(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> str:
+    """Rows as a plain-text table (for the terminal and logs)."""
+    cells = [[str(c) for c in columns]]
+    cells += [["" if row.get(c) is None else str(row.get(c)) for c in columns] for row in rows]
+    widths = [max(len(line[i]) for line in cells) for i in range(len(columns))]
+    lines = [
+        "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True))
+        for line in cells
+    ]
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def record_estimate(request: Any) -> CostEstimate | None:
+    """The estimate stored with a submitted job (its sidecar, its event): the request as
+    validated, priced with the current table; None if pricing fails (a paid submission
+    never fails over its estimate)."""
+    try:
+        return price_request(request, load_price_table())
+    except Exception:
+        return None
 
 
 def _variable_name(name: str) -> str:
@@ -727,6 +852,7 @@ class DailyBudget:
                 estimate=amount,
                 cap=self.cap,
                 currency=self.currency,
+                field="daily_cap",
                 message=(
                     f"this run would cost about {amount:.2f} {self.currency}, and "
                     f"{spent:.2f} of the daily cap {self.cap:g} {self.currency} of budget "
@@ -775,7 +901,7 @@ class DailyBudget:
         return run_coro_as_sync(self.areserve(amount))
 
 
-def already_submitted(normalized: Any, credentials: Any, attempt: int) -> bool:
+def _paid(normalized: Any, credentials: Any, attempt: int) -> bool:
     """Whether a job for this request exists from an earlier run (so it costs nothing now).
 
     The one place costs asks the submit cache "was this paid for already?"; it reads the
@@ -792,3 +918,117 @@ def already_submitted(normalized: Any, credentials: Any, attempt: int) -> bool:
         return bool(store.exists(normalized_cache_key(normalized, credentials, attempt)))
     except Exception:
         return False
+
+
+# --------------------------------------------------------------------------------------
+# Spend records
+
+
+def _sidecar_root(where: str | Path) -> Path:
+    path = Path(where).expanduser()
+    if path.is_dir():
+        return path
+    text = str(where)
+    if "/" in text and not path.exists():
+        try:
+            block = Block.load(text, _sync=True)
+        except Exception as exc:
+            raise InvalidRequestError(
+                "path", f"{text!r} is neither a folder nor a saved storage block ({exc})"
+            ) from None
+        basepath = getattr(block, "basepath", None)
+        if basepath and Path(str(basepath)).expanduser().is_dir():
+            return Path(str(basepath)).expanduser()
+        raise InvalidRequestError(
+            "path",
+            f"{text!r} is a {type(block).__name__} block; only local folders and "
+            "local-file-system blocks can be summed (copy the *.json sidecars locally first)",
+        )
+    raise InvalidRequestError("path", f"{text!r} is not a folder")
+
+
+def summarize_spend(where: str | Path) -> list[dict[str, Any]]:
+    """Sum the estimated cost in the sidecars under a storage folder, by day and model.
+
+    Every `<video>.json` sidecar written by `download_video` holds the `StoredVideo`,
+    with the `estimated_cost` of its job. A job stored twice (a rerun that downloaded it
+    again) counts once; other JSON files are skipped.
+
+    Args:
+        where: A local folder, or a saved local-file-system block (`"local-file-system/x"`).
+
+    Returns:
+        One row per (day, model, currency): `videos`, `estimated_cost` (the known part),
+        `unknown` (videos without a price), sorted by day then model. The day is the UTC
+        date the job was submitted (else stored).
+
+    Example:
+        ```python
+        from prefect_videogen.costs import summarize_spend
+
+        for row in summarize_spend("videos"):
+            print(row["day"], row["model"], row["videos"], row["estimated_cost"])
+        ```
+    """
+    from prefect_videogen.records import StoredVideo
+
+    seen: dict[tuple[str, str], StoredVideo] = {}
+    for path in sorted(_sidecar_root(where).rglob("*.json")):
+        try:
+            video = StoredVideo.model_validate_json(path.read_bytes())
+        except (ValidationError, ValueError, OSError):
+            continue
+        key = (video.job_id, video.model)
+        earlier = seen.get(key)
+        if earlier is None or (_when(video) or "") < (_when(earlier) or ""):
+            seen[key] = video
+    groups: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for video in seen.values():
+        cost = video.estimated_cost
+        currency = cost.currency if cost else "USD"
+        day = _when(video) or "unknown"
+        row = groups.setdefault(
+            (day, video.model, currency),
+            {
+                "day": day,
+                "model": video.model,
+                "videos": 0,
+                "estimated_cost": 0.0,
+                "unknown": 0,
+                "currency": currency,
+            },
+        )
+        row["videos"] += 1
+        if cost is not None and cost.amount is not None:
+            row["estimated_cost"] = round(row["estimated_cost"] + cost.amount, 6)
+        else:
+            row["unknown"] += 1
+    return [groups[key] for key in sorted(groups)]
+
+
+def _when(video: Any) -> str | None:
+    moment = video.timings.submitted_at or video.timings.stored_at
+    return moment.astimezone(UTC).date().isoformat() if moment else None
+
+
+def format_spend(rows: Sequence[Mapping[str, Any]]) -> str:
+    """`summarize_spend`'s rows as a terminal table with a total line per currency."""
+    shown = [
+        {**row, "estimated_cost": _money(row["estimated_cost"], row["currency"])} for row in rows
+    ]
+    totals: dict[str, list[float]] = {}
+    for row in rows:
+        total = totals.setdefault(row["currency"], [0, 0.0, 0])
+        total[0] += row["videos"]
+        total[1] += row["estimated_cost"]
+        total[2] += row["unknown"]
+    for currency, (videos, amount, unknown) in sorted(totals.items()):
+        shown.append(
+            {
+                "day": "total",
+                "videos": videos,
+                "estimated_cost": _money(amount, currency),
+                "unknown": unknown,
+            }
+        )
+    return format_rows(shown, ("day", "model", "videos", "estimated_cost", "unknown"))

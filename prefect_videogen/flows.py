@@ -48,8 +48,17 @@ from typing import Any
 from prefect import flow
 
 from prefect_videogen.caching import normalize_request
+from prefect_videogen.costs import (
+    DailyBudget,
+    aguard_spend,
+    check_max_cost,
+    estimate_batch,
+    estimate_rows,
+    format_rows,
+    guard_spend,
+)
 from prefect_videogen.credentials import VideoGenCredentials
-from prefect_videogen.exceptions import InvalidRequestError
+from prefect_videogen.exceptions import BudgetExceededError, InvalidRequestError
 from prefect_videogen.families import VideoRequest
 from prefect_videogen.in_flight import cancel_in_flight_jobs, track_in_flight
 from prefect_videogen.inputs import (
@@ -94,6 +103,30 @@ __all__ = [
 ]
 
 # --------------------------------------------------------------------------------------
+# Cost guards (see prefect_videogen.costs)
+
+
+def _estimate(requests: list[Any], attempts: list[int], creds: Any, limits: dict) -> Any:
+    guarded = limits.get("max_cost") is not None or limits.get("daily_cap") is not None
+    # Past submissions cost nothing; asking the cache is only worth it under a cap.
+    estimate = estimate_batch(requests, attempts=attempts, credentials=creds if guarded else None)
+    get_logger().info("Estimated cost: %s", estimate.display_total())
+    return estimate
+
+
+def _check_spend(requests: list[Any], attempts: list[int], creds: Any, limits: dict) -> Any:
+    estimate = _estimate(requests, attempts, creds, limits)
+    guard_spend(estimate, **limits)
+    return estimate
+
+
+async def _acheck_spend(requests: list[Any], attempts: list[int], creds: Any, limits: dict) -> Any:
+    estimate = _estimate(requests, attempts, creds, limits)
+    await aguard_spend(estimate, **limits)
+    return estimate
+
+
+# --------------------------------------------------------------------------------------
 # One video, sync
 
 
@@ -106,12 +139,14 @@ def _generate(
     probe: bool,
     attempt: int,
     timeout: float | None,
+    limits: dict[str, Any] | None = None,
 ) -> StoredVideo:
     # Validate before anything is loaded or sent.
-    normalize_request(request)
+    normalized, _ = normalize_request(request)
     check_path_template(path_template or current_settings().path_template)
     creds = resolve_credentials(credentials)
     block = resolve_storage(storage)
+    _check_spend([normalized], [attempt], creds, limits or {})
     job = submit_video(request, creds, attempt=attempt)
     with track_in_flight(job, creds):
         done = wait_for_video(job, creds, timeout=timeout)
@@ -140,6 +175,10 @@ def text_to_video(
     params: dict[str, Any] | None = None,
     metadata: dict[str, Any] | None = None,
     timeout: float | None = None,
+    max_cost: float | None = None,
+    daily_cap: float | None = None,
+    budget_name: str = "default",
+    allow_unknown_prices: bool = False,
 ) -> StoredVideo:
     """Generate a video from a prompt and store it.
 
@@ -158,6 +197,13 @@ def text_to_video(
         params: The model family's extra parameters (seed, negative_prompt, ...).
         metadata: Raw metadata passed to the server untouched.
         timeout: Seconds to wait for the job (default: the `max_wait_seconds` setting).
+        max_cost: Refuse before any paid call if the video's estimated cost is above
+            this (in the price table's currency; see `prefect_videogen.costs`).
+        daily_cap: A spending cap per UTC day shared by all runs with the same
+            `budget_name`; this video's estimate is reserved there before it is paid for.
+        budget_name: The shared daily budget `daily_cap` applies to.
+        allow_unknown_prices: Under a cap, go ahead even when the model has no known
+            price (it then counts as nothing) instead of refusing.
 
     Returns:
         The `StoredVideo`.
@@ -188,6 +234,12 @@ def text_to_video(
         probe=probe,
         attempt=attempt,
         timeout=timeout,
+        limits={
+            "max_cost": max_cost,
+            "daily_cap": daily_cap,
+            "budget_name": budget_name,
+            "allow_unknown_prices": allow_unknown_prices,
+        },
     )
 
 
@@ -214,6 +266,10 @@ def image_to_video(
     params: dict[str, Any] | None = None,
     metadata: dict[str, Any] | None = None,
     timeout: float | None = None,
+    max_cost: float | None = None,
+    daily_cap: float | None = None,
+    budget_name: str = "default",
+    allow_unknown_prices: bool = False,
 ) -> StoredVideo:
     """Generate a video that starts from an image, and store it.
 
@@ -233,6 +289,13 @@ def image_to_video(
         params: The model family's extra parameters.
         metadata: Raw metadata passed to the server untouched.
         timeout: Seconds to wait for the job.
+        max_cost: Refuse before any paid call if the video's estimated cost is above
+            this (in the price table's currency; see `prefect_videogen.costs`).
+        daily_cap: A spending cap per UTC day shared by all runs with the same
+            `budget_name`; this video's estimate is reserved there before it is paid for.
+        budget_name: The shared daily budget `daily_cap` applies to.
+        allow_unknown_prices: Under a cap, go ahead even when the model has no known
+            price (it then counts as nothing) instead of refusing.
 
     Returns:
         The `StoredVideo`.
@@ -270,6 +333,12 @@ def image_to_video(
         probe=probe,
         attempt=attempt,
         timeout=timeout,
+        limits={
+            "max_cost": max_cost,
+            "daily_cap": daily_cap,
+            "budget_name": budget_name,
+            "allow_unknown_prices": allow_unknown_prices,
+        },
     )
 
 
@@ -297,6 +366,10 @@ def keyframe_to_video(
     params: dict[str, Any] | None = None,
     metadata: dict[str, Any] | None = None,
     timeout: float | None = None,
+    max_cost: float | None = None,
+    daily_cap: float | None = None,
+    budget_name: str = "default",
+    allow_unknown_prices: bool = False,
 ) -> StoredVideo:
     """Generate a video that goes from a first frame to a last frame, and store it.
 
@@ -315,6 +388,13 @@ def keyframe_to_video(
         params: The model family's extra parameters.
         metadata: Raw metadata passed to the server untouched.
         timeout: Seconds to wait for the job.
+        max_cost: Refuse before any paid call if the video's estimated cost is above
+            this (in the price table's currency; see `prefect_videogen.costs`).
+        daily_cap: A spending cap per UTC day shared by all runs with the same
+            `budget_name`; this video's estimate is reserved there before it is paid for.
+        budget_name: The shared daily budget `daily_cap` applies to.
+        allow_unknown_prices: Under a cap, go ahead even when the model has no known
+            price (it then counts as nothing) instead of refusing.
 
     Returns:
         The `StoredVideo`.
@@ -358,6 +438,12 @@ def keyframe_to_video(
         probe=probe,
         attempt=attempt,
         timeout=timeout,
+        limits={
+            "max_cost": max_cost,
+            "daily_cap": daily_cap,
+            "budget_name": budget_name,
+            "allow_unknown_prices": allow_unknown_prices,
+        },
     )
 
 
@@ -405,6 +491,11 @@ async def generate_batch(
     timeout: float | None = None,
     allow_failures: bool = False,
     video_artifacts: bool = False,
+    dry_run: bool = False,
+    max_cost: float | None = None,
+    daily_cap: float | None = None,
+    budget_name: str = "default",
+    allow_unknown_prices: bool = False,
 ) -> list[StoredVideo | None]:
     """Generate many videos concurrently; identical requests are submitted once.
 
@@ -439,6 +530,18 @@ async def generate_batch(
             default: the batch keeps one progress artifact (with a log line as it moves)
             and one table artifact for all its videos, which is what a batch of hundreds
             needs, at a dozen fewer API calls per video.
+        dry_run: Validate every entry, print and record (as a table artifact) what would
+            be made and what it would cost, and submit nothing; returns None per entry.
+            Credentials are loaded only when given, to leave out what earlier runs paid.
+        max_cost: Refuse before the first paid call if the batch's estimated cost is
+            above this. Repeated entries and jobs already submitted by an earlier run
+            cost nothing.
+        daily_cap: A spending cap per UTC day shared by all runs with the same
+            `budget_name` (see `prefect_videogen.costs.DailyBudget`): the batch's
+            estimate is reserved there before its first paid call, or the batch refused.
+        budget_name: The shared daily budget `daily_cap` applies to.
+        allow_unknown_prices: Under a cap, go ahead even when some models have no known
+            price (they then count as nothing) instead of refusing.
 
     Returns:
         One `StoredVideo` per entry, in order (None for failed entries when
@@ -470,8 +573,20 @@ async def generate_batch(
         plan_entry(entry, index, default_model=model, default_attempt=attempt, base_dir=base_dir)
         for index, (entry, base_dir) in enumerate(entries)
     ]
+    limits = {
+        "max_cost": max_cost,
+        "daily_cap": daily_cap,
+        "budget_name": budget_name,
+        "allow_unknown_prices": allow_unknown_prices,
+    }
+    requests_ = [request for request, _, _ in planned]
+    attempts = [entry_attempt for _, entry_attempt, _ in planned]
+    if dry_run:
+        creds = await aresolve_credentials(credentials) if credentials is not None else None
+        return await _dry_run(requests_, attempts, creds, limits)
     creds = await aresolve_credentials(credentials)
     block = await aresolve_storage(storage)
+    estimate = await _acheck_spend(requests_, attempts, creds, limits)
 
     unique: dict[tuple[str, int], VideoRequest] = {}
     keys = []
@@ -524,7 +639,11 @@ async def generate_batch(
     results = [by_key[key] for key in keys]
 
     summaries = [request.summary() for request, _, _ in planned]
-    await acreate_batch_table(batch_table(summaries, results))
+    rows = batch_table(summaries, results)
+    for row, cost in zip(rows, estimate.entries, strict=True):
+        row["estimated_cost"] = cost.display()
+    rows.append({"#": "total", "estimated_cost": estimate.display_total()})
+    await acreate_batch_table(rows)
     for outcome in outcomes:
         if isinstance(outcome, BaseException) and not isinstance(outcome, Exception):
             raise outcome
@@ -534,3 +653,55 @@ async def generate_batch(
             raise errors[0]
         raise ExceptionGroup(f"{len(errors)} of {len(unique)} videos failed", errors)
     return [result if isinstance(result, StoredVideo) else None for result in results]
+
+
+async def _dry_run(
+    requests: list[VideoRequest], attempts: list[int], creds: Any, limits: dict
+) -> list[StoredVideo | None]:
+    """Show what a batch would make and what it would cost; submit nothing. The caps are
+    checked without reserving anything: a refusal the real run would meet is reported."""
+    from prefect.artifacts import acreate_table_artifact
+
+    estimate = estimate_batch(requests, attempts=attempts, credentials=creds)
+    rows = estimate_rows([request.summary() for request in requests], estimate)
+    refusal = None
+    try:
+        check_max_cost(
+            estimate, limits["max_cost"], allow_unknown_prices=limits["allow_unknown_prices"]
+        )
+        if limits["daily_cap"] is not None:
+            budget = DailyBudget(limits["budget_name"], limits["daily_cap"], estimate.currency)
+            spent = await budget.aspent_today()
+            if spent + estimate.total > budget.cap + 1e-9:
+                refusal = (
+                    f"daily_cap: {spent:.2f} of {budget.cap:g} {estimate.currency} is spent "
+                    f"today; this batch ({estimate.display_total()}) would not fit"
+                )
+    except BudgetExceededError as exc:
+        refusal = str(exc)
+    if refusal:
+        rows[-1]["note"] += f"; the real run would be refused: {refusal}"
+    columns = (
+        "#",
+        "model",
+        "mode",
+        "seconds",
+        "size",
+        "tier",
+        "estimated_cost",
+        "in_total",
+        "note",
+    )
+    text = format_rows(rows, columns)
+    print(text)
+    logger = get_logger()
+    logger.info("Dry run, nothing submitted:\n%s", text)
+    if refusal:
+        logger.warning("The real run would be refused: %s", refusal)
+    try:
+        await acreate_table_artifact(
+            table=rows, description="Dry run: what this batch would make and what it would cost."
+        )
+    except Exception:
+        logger.warning("Could not create the dry-run table artifact", exc_info=True)
+    return [None] * len(requests)
