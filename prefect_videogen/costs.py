@@ -929,7 +929,7 @@ def _sidecar_root(where: str | Path) -> Path:
     if path.is_dir():
         return path
     text = str(where)
-    if "/" in text and not path.exists():
+    if re.fullmatch(r"[a-z0-9][a-z0-9-]*/[^/]+", text) and not path.exists():
         try:
             block = Block.load(text, _sync=True)
         except Exception as exc:
