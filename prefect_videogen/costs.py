@@ -869,12 +869,18 @@ class DailyBudget:
 
     async def _ensure_lock(self) -> None:
         from prefect.client.orchestration import get_client
+        from prefect.exceptions import ObjectNotFound
 
         async with get_client() as client:
             try:
                 await client.read_global_concurrency_limit_by_name(self.lock)
-            except Exception:
+                return
+            except ObjectNotFound:
+                pass
+            try:
                 await client.upsert_global_concurrency_limit_by_name(self.lock, 1)
+            except Exception:  # another run created it at the same moment
+                await client.read_global_concurrency_limit_by_name(self.lock)
 
     async def areserve(self, amount: float) -> float:
         """Add `amount` to the day's tally, or refuse; returns the new tally.
