@@ -224,7 +224,11 @@ class CostEstimate(BaseModel):
         if self.amount is None:
             return f"unknown ({self.reason})"
         tier = f" {self.tier}" if self.tier else ""
-        unit = f" x {self.unit_price:.4g} {self.currency}/s" if self.unit_price is not None else ""
+        unit = ""
+        if self.unit_price is not None:
+            price = self.unit_price
+            shown = f"{price:.2f}" if round(price, 2) == price else f"{price:.4g}"
+            unit = f" x {shown} {self.currency}/s"
         return f"{self.display()} ({self.seconds} s{unit}, {self.model}{tier})"
 
 
