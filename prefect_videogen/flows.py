@@ -642,7 +642,7 @@ async def generate_batch(
     rows = batch_table(summaries, results)
     for row, cost in zip(rows, estimate.entries, strict=True):
         row["estimated_cost"] = cost.display()
-    rows.append({"#": "total", "estimated_cost": estimate.display_total()})
+    logger.info("Estimated cost of this batch: %s", estimate.display_total())
     await acreate_batch_table(rows)
     for outcome in outcomes:
         if isinstance(outcome, BaseException) and not isinstance(outcome, Exception):
