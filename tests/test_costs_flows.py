@@ -197,3 +197,21 @@ async def test_concurrent_reservations_never_pass_the_cap():
     )
     refused = [o for o in outcomes if isinstance(o, BudgetExceededError)]
     assert len(refused) == 2 and await budget.aspent_today() == pytest.approx(0.9)
+
+
+def test_a_single_video_is_refused_when_the_days_budget_is_spent(make_emulator, tmp_path):
+    base_url = make_emulator()
+    name = f"single-{uuid.uuid4().hex[:8]}"
+    DailyBudget(name, cap=1.0).reserve(0.9)  # another run spent most of today's budget
+    with pytest.raises(BudgetExceededError, match=name):
+        text_to_video(
+            "a fox",
+            model=MODEL,
+            credentials=creds(base_url),
+            storage=str(tmp_path),
+            daily_cap=1.0,
+            budget_name=name,
+            **CLIP,
+        )
+    assert creates(base_url) == 0
+    assert DailyBudget(name, cap=1.0).spent_today() == pytest.approx(0.9)
