@@ -512,7 +512,8 @@ def price_request(normalized: Any, table: PriceTable) -> CostEstimate:
         audio = _as_bool(given)
     base.update(seconds=seconds, tier=tier, audio=audio if row.audio_param else None)
     if not row.tiers:
-        return CostEstimate(**base, reason=f"{model!r} has no known price ({row.note or label})")
+        note = f": {row.note}" if row.note else ""
+        return CostEstimate(**base, reason=f"no known price for {model!r}{note}")
     if seconds is None:
         return CostEstimate(**base, reason=f"the duration of {model!r} is not known: pass seconds")
     clips = row.per_clip.get(tier or "", {})
@@ -626,8 +627,8 @@ def _refuse_unknown(estimate: BatchEstimate, cap: str, value: float) -> None:
         currency=estimate.currency,
         field=cap,
         message=(
-            f"{len(unknown)} video(s) have no known price ({', '.join(models)}: "
-            f"{unknown[0].reason}), so {cap}={value:g} {estimate.currency} cannot be "
+            f"{len(unknown)} video(s) have no known price ({', '.join(models)}), so "
+            f"{cap}={value:g} {estimate.currency} cannot be "
             "checked; add their prices (PREFECT_INTEGRATIONS_VIDEOGEN_PRICE_TABLE) or pass "
             "allow_unknown_prices=True to count them as nothing"
         ),

@@ -663,7 +663,8 @@ async def _dry_run(
     from prefect.artifacts import acreate_table_artifact
 
     estimate = estimate_batch(requests, attempts=attempts, credentials=creds)
-    rows = estimate_rows([request.summary() for request in requests], estimate)
+    summaries = [normalize_request(request)[0].summary() for request in requests]
+    rows = estimate_rows(summaries, estimate)
     refusal = None
     try:
         check_max_cost(
