@@ -215,3 +215,35 @@ def test_a_single_video_is_refused_when_the_days_budget_is_spent(make_emulator, 
         )
     assert creates(base_url) == 0
     assert DailyBudget(name, cap=1.0).spent_today() == pytest.approx(0.9)
+
+
+def test_a_saved_price_table_block_is_named_by_the_setting(monkeypatch):
+    from prefect_videogen.costs import VideoGenPriceTable, estimate_cost
+
+    name = f"gateway-{uuid.uuid4().hex[:8]}"
+    VideoGenPriceTable(
+        prices=[{"models": ["emu-*"], "per_second": {"64p": 0.5}, "source": "my gateway"}]
+    ).save(name)
+    monkeypatch.setenv("PREFECT_INTEGRATIONS_VIDEOGEN_PRICE_TABLE", f"videogen-price-table/{name}")
+    estimate = estimate_cost({"model": MODEL, "prompt": "x", **CLIP})
+    assert (estimate.amount, estimate.table) == (1.0, f"videogen-price-table/{name}")
+    sora = estimate_cost({"model": "sora-2", "prompt": "x", "seconds": 4})
+    assert sora.amount == pytest.approx(0.4)  # the package's table underneath
+
+
+async def test_spend_reads_the_folder_of_a_local_file_system_block(make_emulator, tmp_path, capsys):
+    from prefect.filesystems import LocalFileSystem
+
+    from prefect_videogen.cli import main
+
+    base_url = make_emulator()
+    name = f"videos-{uuid.uuid4().hex[:8]}"
+    await LocalFileSystem(basepath=str(tmp_path)).save(name)
+    await generate_batch(
+        requests=clips("one", "two"),
+        credentials=creds(base_url),
+        storage=f"local-file-system/{name}",
+    )
+    assert await asyncio.to_thread(main, ["spend", f"local-file-system/{name}"]) == 0
+    total = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("total"))
+    assert "0.40 USD" in total
