@@ -106,7 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="sum the estimated cost of stored videos by day and model",
         description="Sum the estimated_cost in the sidecar JSON files under PATH.",
     )
-    spend.add_argument("path", help="a local folder, or a saved local-file-system block")
+    spend.add_argument("path", help='a local folder or a saved storage block ("s3-bucket/videos")')
     spend.add_argument("--json", action="store_true", help="print the rows as JSON")
     return parser
 

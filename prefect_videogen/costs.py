@@ -37,7 +37,7 @@ import json
 import re
 import time
 import tomllib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
@@ -935,27 +935,44 @@ def _paid(normalized: Any, credentials: Any, attempt: int) -> bool:
 # Spend records
 
 
-def _sidecar_root(where: str | Path) -> Path:
-    path = Path(where).expanduser()
-    if path.is_dir():
-        return path
-    text = str(where)
-    if re.fullmatch(r"[a-z0-9][a-z0-9-]*/[^/]+", text) and not path.exists():
+def _sidecars(where: Any) -> Iterator[bytes]:
+    """The bytes of every `.json` file under a folder or in a storage block."""
+    block = where if isinstance(where, Block) else None
+    if block is None:
+        path = Path(str(where)).expanduser()
+        if path.is_dir():
+            yield from (p.read_bytes() for p in sorted(path.rglob("*.json")) if p.is_file())
+            return
+        text = str(where)
+        if not re.fullmatch(r"[a-z0-9][a-z0-9-]*/[^/]+", text) or path.exists():
+            raise InvalidRequestError("path", f"{text!r} is not a folder")
         try:
             block = Block.load(text, _sync=True)
         except Exception as exc:
             raise InvalidRequestError(
                 "path", f"{text!r} is neither a folder nor a saved storage block ({exc})"
             ) from None
-        basepath = getattr(block, "basepath", None)
-        if basepath and Path(str(basepath)).expanduser().is_dir():
-            return Path(str(basepath)).expanduser()
-        raise InvalidRequestError(
-            "path",
-            f"{text!r} is a {type(block).__name__} block; only local folders and "
-            "local-file-system blocks can be summed (copy the *.json sidecars locally first)",
-        )
-    raise InvalidRequestError("path", f"{text!r} is not a folder")
+    basepath = getattr(block, "basepath", None)
+    if basepath and Path(str(basepath)).expanduser().is_dir():
+        yield from _sidecars(Path(str(basepath)))
+        return
+    if hasattr(block, "list_objects") and hasattr(block, "read_path"):  # prefect-aws S3Bucket
+        from prefect_videogen.storage import call_block
+
+        folder = str(getattr(block, "bucket_folder", "") or "").strip("/")
+        for item in call_block(block, "list_objects"):
+            key = str(item.get("Key", ""))
+            if key.endswith(".json"):
+                relative = (
+                    key[len(folder) + 1 :] if folder and key.startswith(folder + "/") else key
+                )
+                yield call_block(block, "read_path", relative)
+        return
+    raise InvalidRequestError(
+        "path",
+        f"cannot list the files of a {type(block).__name__} block; sum a local folder, a "
+        "local-file-system block or an S3 bucket block (or copy the *.json sidecars locally)",
+    )
 
 
 def summarize_spend(where: str | Path) -> list[dict[str, Any]]:
@@ -966,7 +983,9 @@ def summarize_spend(where: str | Path) -> list[dict[str, Any]]:
     again) counts once; other JSON files are skipped.
 
     Args:
-        where: A local folder, or a saved local-file-system block (`"local-file-system/x"`).
+        where: A local folder, a storage block, or a saved one by name
+            (`"local-file-system/x"`, `"s3-bucket/videos"`): local-file-system blocks and
+            prefect-aws S3 buckets can be listed.
 
     Returns:
         One row per (day, model, currency): `videos`, `estimated_cost` (the known part),
@@ -984,10 +1003,10 @@ def summarize_spend(where: str | Path) -> list[dict[str, Any]]:
     from prefect_videogen.records import StoredVideo
 
     seen: dict[tuple[str, str], StoredVideo] = {}
-    for path in sorted(_sidecar_root(where).rglob("*.json")):
+    for data in _sidecars(where):
         try:
-            video = StoredVideo.model_validate_json(path.read_bytes())
-        except (ValidationError, ValueError, OSError):
+            video = StoredVideo.model_validate_json(data)
+        except (ValidationError, ValueError):
             continue
         key = (video.job_id, video.model)
         earlier = seen.get(key)

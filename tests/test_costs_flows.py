@@ -247,3 +247,21 @@ async def test_spend_reads_the_folder_of_a_local_file_system_block(make_emulator
     assert await asyncio.to_thread(main, ["spend", f"local-file-system/{name}"]) == 0
     total = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("total"))
     assert "0.40 USD" in total
+
+
+async def test_spend_reads_sidecars_in_an_s3_bucket(make_emulator, s3_bucket):
+    from prefect_videogen.costs import summarize_spend
+
+    base_url = make_emulator()
+    await generate_batch(
+        requests=clips("one", "two", "one"), credentials=creds(base_url), storage=s3_bucket
+    )
+    name = f"spend-{uuid.uuid4().hex[:8]}"
+    await s3_bucket.asave(name)
+    for where in (s3_bucket, f"s3-bucket/{name}"):
+        (row,) = await asyncio.to_thread(summarize_spend, where)
+        assert (row["model"], row["videos"], row["estimated_cost"]) == (
+            MODEL,
+            2,
+            pytest.approx(0.4),
+        )
