@@ -55,13 +55,19 @@ __all__ = [
     "PriceRow",
     "PriceTable",
     "VideoGenPriceTable",
+    "aguard_spend",
     "check_max_cost",
     "default_price_table",
     "estimate_batch",
     "estimate_cost",
+    "estimate_rows",
+    "format_rows",
+    "format_spend",
     "guard_spend",
     "load_price_table",
     "price_request",
+    "record_estimate",
+    "summarize_spend",
 ]
 
 #: Known tier words and the short side (in pixels) they stand for.

@@ -217,18 +217,31 @@ def test_a_single_video_is_refused_when_the_days_budget_is_spent(make_emulator, 
     assert DailyBudget(name, cap=1.0).spent_today() == pytest.approx(0.9)
 
 
-def test_a_saved_price_table_block_is_named_by_the_setting(monkeypatch):
+async def test_a_saved_price_table_block_is_named_by_the_setting(
+    monkeypatch, make_emulator, tmp_path
+):
     from prefect_videogen.costs import VideoGenPriceTable, estimate_cost
 
     name = f"gateway-{uuid.uuid4().hex[:8]}"
     VideoGenPriceTable(
         prices=[{"models": ["emu-*"], "per_second": {"64p": 0.5}, "source": "my gateway"}]
-    ).save(name)
+    ).save(name, _sync=True)
     monkeypatch.setenv("PREFECT_INTEGRATIONS_VIDEOGEN_PRICE_TABLE", f"videogen-price-table/{name}")
-    estimate = estimate_cost({"model": MODEL, "prompt": "x", **CLIP})
+    estimate = await asyncio.to_thread(estimate_cost, {"model": MODEL, "prompt": "x", **CLIP})
     assert (estimate.amount, estimate.table) == (1.0, f"videogen-price-table/{name}")
-    sora = estimate_cost({"model": "sora-2", "prompt": "x", "seconds": 4})
+    sora = await asyncio.to_thread(estimate_cost, {"model": "sora-2", "prompt": "x", "seconds": 4})
     assert sora.amount == pytest.approx(0.4)  # the package's table underneath
+
+    # The flows and the sidecars use it too (loaded from inside a running event loop).
+    base_url = make_emulator()
+    with pytest.raises(BudgetExceededError, match=r"1\.00 USD"):
+        await generate_batch(
+            requests=clips("x"), credentials=creds(base_url), storage=str(tmp_path), max_cost=0.5
+        )
+    (video,) = await generate_batch(
+        requests=clips("x"), credentials=creds(base_url), storage=str(tmp_path)
+    )
+    assert video.estimated_cost.amount == 1.0
 
 
 async def test_spend_reads_the_folder_of_a_local_file_system_block(make_emulator, tmp_path, capsys):
