@@ -15,6 +15,12 @@ Each submits the job (cached: a rerun reuses the job, see `prefect_videogen.cach
 waits for it, streams the video to storage with a sidecar JSON, and returns a
 `StoredVideo` (the batch returns a list, plus a table artifact).
 
+Costs (see `prefect_videogen.costs`): each logs its estimated cost before submitting;
+`max_cost` refuses a run whose estimate is above it, `daily_cap` (with `budget_name`) a run
+that would take the day's spend shared by every run of that budget over it, both before
+the first paid call; `generate_batch(dry_run=True)` shows what a batch would cost and
+submits nothing.
+
 All parameters are JSON-able, so the flows work as subflows and through `run_deployment`:
 
 - `credentials`: a `VideoGenCredentials` block, or the **name** of a saved one. `None` loads
