@@ -19,11 +19,13 @@ Example:
 from importlib.metadata import PackageNotFoundError, version
 
 from prefect_videogen.client import AsyncVideoGenClient, DownloadedContent, VideoGenClient
+from prefect_videogen.costs import VideoGenPriceTable, estimate_cost
 from prefect_videogen.credentials import VideoGenCredentials
 from prefect_videogen.exceptions import (
     APIConnectionError,
     APIError,
     AuthenticationError,
+    BudgetExceededError,
     ContentExpiredError,
     ContentNotReadyError,
     InvalidRequestError,
@@ -54,6 +56,7 @@ __all__ = [
     "APIError",
     "AsyncVideoGenClient",
     "AuthenticationError",
+    "BudgetExceededError",
     "ContentExpiredError",
     "ContentNotReadyError",
     "ContentVariant",
@@ -70,6 +73,7 @@ __all__ = [
     "VideoGenClient",
     "VideoGenCredentials",
     "VideoGenError",
+    "VideoGenPriceTable",
     "VideoGenerationFailed",
     "VideoJob",
     "VideoMismatchError",
@@ -77,5 +81,6 @@ __all__ = [
     "VideoStatus",
     "VideoStatusUnknownError",
     "VideoTimeoutError",
+    "estimate_cost",
     "family_for_model",
 ]

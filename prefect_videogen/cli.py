@@ -4,6 +4,7 @@ Examples:
     prefect-videogen emulator --port 8000 --dialect gateway --latency 5
     prefect-videogen emulator --faults '{"create": {"rate_429": 0.2}, "seed": 3}'
     prefect-videogen demo --output-dir videos
+    prefect-videogen spend videos
 """
 
 from __future__ import annotations
@@ -111,7 +112,28 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--output-dir", default="videos", help="where the videos go (default ./videos)"
     )
+
+    spend = commands.add_parser(
+        "spend",
+        help="sum the estimated cost of stored videos by day and model",
+        description="Sum the estimated_cost in the sidecar JSON files under PATH.",
+    )
+    spend.add_argument("path", help='a local folder or a saved storage block ("s3-bucket/videos")')
+    spend.add_argument("--json", action="store_true", help="print the rows as JSON")
     return parser
+
+
+def _run_spend(args: argparse.Namespace) -> int:
+    from prefect_videogen.costs import format_spend, summarize_spend
+    from prefect_videogen.exceptions import InvalidRequestError
+
+    try:
+        rows = summarize_spend(args.path)
+    except InvalidRequestError as exc:
+        print(f"prefect-videogen spend: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps(rows, indent=2) if args.json else format_spend(rows))
+    return 0
 
 
 def _faults(text: str | None) -> dict[str, Any]:
@@ -187,6 +209,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "emulator":
         return _run_emulator(args)
+    if args.command == "spend":
+        return _run_spend(args)
     return _run_demo(args)
 
 

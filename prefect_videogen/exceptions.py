@@ -6,7 +6,8 @@ Every error is a `VideoGenError`, so callers can catch at the level they need:
 VideoGenError
 ├── InvalidRequestError        bad input: names the field and what is allowed (local or 400/422)
 │   ├── ModelRetiredError      the model is shut down where it was asked for (Sora on OpenAI)
-│   └── ModelUnavailableError  a gateway lists the model but has no channel for it
+│   ├── ModelUnavailableError  a gateway lists the model but has no channel for it
+│   └── BudgetExceededError    the estimated cost is above max_cost or the daily cap (local)
 ├── APIError                   the server answered with an error status
 │   ├── AuthenticationError    401 / 403: the API key is wrong or lacks permission
 │   ├── NotFoundError          404, or a gateway's 400 `task_not_exist`
@@ -37,6 +38,7 @@ __all__ = [
     "APIConnectionError",
     "APIError",
     "AuthenticationError",
+    "BudgetExceededError",
     "ContentExpiredError",
     "ContentNotReadyError",
     "InvalidRequestError",
@@ -288,6 +290,39 @@ class VideoStatusUnknownError(VideoTimeoutError):
 
 class VideoMismatchError(VideoGenError):
     """The delivered video does not match the request (frame size or duration)."""
+
+
+class BudgetExceededError(InvalidRequestError):
+    """The run's estimated cost is above its cap; raised before any paid call.
+
+    Attributes:
+        estimate: The estimated cost, or None when some prices are unknown.
+        cap: The cap that refused it (`max_cost`, or what is left of a daily cap).
+        currency: The currency of both.
+
+    Example:
+        ```python
+        from prefect_videogen.exceptions import BudgetExceededError
+
+        error = BudgetExceededError(estimate=12.0, cap=10.0, currency="USD",
+                                    message="this run would cost about 12.00 USD")
+        print(error)  # max_cost: this run would cost about 12.00 USD
+        ```
+    """
+
+    def __init__(
+        self,
+        *,
+        estimate: float | None,
+        cap: float,
+        currency: str = "USD",
+        message: str,
+        field: str = "max_cost",
+    ) -> None:
+        self.estimate = estimate
+        self.cap = cap
+        self.currency = currency
+        super().__init__(field, message)
 
 
 def is_transient(exc: BaseException) -> bool:

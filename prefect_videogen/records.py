@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from prefect_videogen.costs import CostEstimate
 from prefect_videogen.models import VideoStatus
 
 __all__ = ["JobRecord", "StoredVideo", "Timings", "VideoProbe"]
@@ -92,6 +93,9 @@ class JobRecord(BaseModel):
     )
     error_code: str | None = Field(default=None, description="The provider's error code.")
     error_message: str | None = Field(default=None, description="The provider's error message.")
+    estimated_cost: CostEstimate | None = Field(
+        default=None, description="What the job was expected to cost (prefect_videogen.costs)."
+    )
 
     @property
     def expected_seconds(self) -> int | None:
@@ -162,4 +166,8 @@ class StoredVideo(BaseModel):
     timings: Timings = Field(default_factory=Timings, description="When each step happened.")
     request: dict[str, Any] = Field(
         default_factory=dict, description="Summary of the request (images by hash)."
+    )
+    estimated_cost: CostEstimate | None = Field(
+        default=None,
+        description="What the video was expected to cost when it was submitted (our price table).",
     )

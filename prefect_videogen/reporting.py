@@ -106,8 +106,8 @@ def emit_video_completed(stored: StoredVideo) -> Any:
     """Emit `prefect-videogen.video.completed` for a stored video.
 
     The payload holds where the video is (`uri`, `location`, `storage`, `path`), its
-    `sha256`, `size_bytes`, the request `fingerprint` and `attempt`, and the probe when
-    there is one.
+    `sha256`, `size_bytes`, the request `fingerprint` and `attempt`, the probe when
+    there is one, and the `estimated_cost` (see `prefect_videogen.costs`).
 
     Example:
         ```python
@@ -126,6 +126,9 @@ def emit_video_completed(stored: StoredVideo) -> Any:
         "fingerprint": stored.fingerprint,
         "attempt": stored.attempt,
         "probe": stored.probe.model_dump(mode="json") if stored.probe else None,
+        "estimated_cost": (
+            stored.estimated_cost.model_dump(mode="json") if stored.estimated_cost else None
+        ),
     }
     return _emit(COMPLETED_EVENT, video_resource(stored), payload)
 

@@ -72,6 +72,14 @@ class VideoGenSettings(PrefectBaseSettings):
             "How long a submit lock left by a crashed process blocks others before it expires."
         ),
     )
+    price_table: str | None = Field(
+        default=None,
+        description=(
+            "Your prices, matched before the package's: a .toml/.json price table file or a "
+            'saved VideoGenPriceTable block ("videogen-price-table/<name>"); see '
+            "prefect_videogen.costs."
+        ),
+    )
     thumbnail_max_px: int = Field(
         default=320,
         description="Longest side of the thumbnail embedded in the video's markdown artifact.",

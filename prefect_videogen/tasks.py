@@ -35,6 +35,7 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from prefect_videogen.caching import SUBMIT_CACHE_POLICY, normalize_request, normalized_cache_key
+from prefect_videogen.costs import record_estimate
 from prefect_videogen.exceptions import (
     APIError,
     AuthenticationError,
@@ -147,6 +148,7 @@ def _submitted_record(job: VideoJob, request: Any, family: Any, attempt: int) ->
         request=request.summary(),
         submitted_at=utcnow(),
         result_url=job.url,
+        estimated_cost=record_estimate(request),
     )
 
 
@@ -268,6 +270,7 @@ def _stored_record(
             download_seconds=round(time.monotonic() - started, 3),
         ),
         request=record.request,
+        estimated_cost=record.estimated_cost,
     )
 
 
