@@ -469,6 +469,12 @@ def _tier_from_size(size: str | None, tiers: Iterable[str]) -> str | None:
     return near if max(near_side, side) <= 1.2 * min(near_side, side) else None
 
 
+def _names_resolution(size: str) -> bool:
+    """Whether `size` names a resolution (WxH or a tier word), not only an aspect ratio."""
+    text = size.strip().lower()
+    return _WXH.match(text) is not None or _side_of(text) is not None
+
+
 def _param(request: Any, name: str) -> Any:
     for source in (request.params, request.metadata):
         if isinstance(source, Mapping):
@@ -508,6 +514,8 @@ def price_request(normalized: Any, table: PriceTable) -> CostEstimate:
     base.update(source=row.source, as_of=row.as_of)
     seconds = normalized.seconds if normalized.seconds is not None else row.default_seconds
     tier = _tier_from_size(normalized.size, row.tiers)
+    if tier is None and normalized.size and _names_resolution(normalized.size):
+        tier = normalized.size.strip()  # a resolution with no price: "unknown", not the default
     if tier is None:
         named = _param(normalized, row.tier_param)
         if named is not None:

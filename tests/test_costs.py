@@ -73,7 +73,7 @@ def test_models_of_todays_gateways_have_a_row(model):
         ({"model": "veo-3.1-fast-generate-001", "seconds": 8, "size": "1920x1080"}, 0.96, "1080p"),
         ({"model": "veo-3.1-generate-preview"}, 3.20, "720p"),  # 8 s by default
         (
-            {"model": "doubao-seedance-2-0-fast-260128", "seconds": 5, "size": "864x496"},
+            {"model": "doubao-seedance-2-0-fast-260128", "seconds": 5, "size": "480p"},
             0.265449,
             "480p",
         ),
@@ -101,7 +101,7 @@ def test_the_tier_can_come_from_a_parameter_and_sound_changes_the_price():
     [
         ({"model": "emu-video", "seconds": 4}, "no price for model 'emu-video'"),
         ({"model": "kling-v2-master"}, "no known price"),
-        ({"model": "MiniMax-Hailuo-2.3", "seconds": 6, "params": {"resolution": "1080P"}}, "1080P"),
+        ({"model": "MiniMax-Hailuo-2.3", "seconds": 6, "size": "1080P"}, "1080P"),
         ({"model": "some-new-model"}, "no price for model"),
     ],
 )
