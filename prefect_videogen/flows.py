@@ -259,6 +259,7 @@ def image_to_video(
         first_frame=resolve_image(image, field="image"),
         params=params,
         metadata=metadata,
+        credentials=credentials,
     )
     if request.first_frame is None:
         raise InvalidRequestError("image", "an image is required for image-to-video")
@@ -349,6 +350,7 @@ def keyframe_to_video(
         last_frame=last,
         params=params,
         metadata=metadata,
+        credentials=credentials,
     )
     return _generate(
         request,
@@ -467,7 +469,14 @@ async def generate_batch(
         raise InvalidRequestError("requests", "give at least one request or a manifest")
 
     planned = [
-        plan_entry(entry, index, default_model=model, default_attempt=attempt, base_dir=base_dir)
+        plan_entry(
+            entry,
+            index,
+            default_model=model,
+            default_attempt=attempt,
+            base_dir=base_dir,
+            credentials=credentials,
+        )
         for index, (entry, base_dir) in enumerate(entries)
     ]
     creds = await aresolve_credentials(credentials)

@@ -22,6 +22,8 @@ from prefect_videogen.client._errors import (
     _connection_error,
     _error_from_response,
     _Kind,
+    redact,
+    redact_payload,
 )
 from prefect_videogen.client._retry import Backoff
 from prefect_videogen.exceptions import (
@@ -316,7 +318,9 @@ class _BaseVideoGenClient:
     def _read_job(
         self, response: httpx.Response, call: _Call, family: ModelFamily | None
     ) -> VideoJob:
-        payload = self._json_object(response, call)
+        # Everything the server wrote (error messages, failure reasons) loses our secrets
+        # before it becomes a job that is logged, raised, stored or sent as an event.
+        payload = redact_payload(self._json_object(response, call), self._secrets())
         if not _job_id(payload):  # a gateway error envelope sent with HTTP 200
             raise self._error(response, call)
         try:
@@ -324,8 +328,9 @@ class _BaseVideoGenClient:
                 return family.parse_job(dict(payload), response.headers)
             return VideoJob.from_api(payload, headers=response.headers)
         except (ValidationError, ValueError, TypeError) as exc:
+            detail = redact(str(exc), self._secrets())[:_MAX_MESSAGE_CHARS]
             raise APIError(
-                f"{call.what}: cannot read the job object: {str(exc)[:_MAX_MESSAGE_CHARS]}",
+                f"{call.what}: cannot read the job object: {detail}",
                 status_code=response.status_code,
             ) from exc
 
@@ -342,7 +347,7 @@ class _BaseVideoGenClient:
             ) from exc
 
     def _read_list(self, response: httpx.Response, call: _Call) -> VideoList:
-        payload = self._json_object(response, call)
+        payload = redact_payload(self._json_object(response, call), self._secrets())
         items = payload.get("data")
         if not isinstance(items, list):
             raise APIError(
