@@ -190,6 +190,12 @@ def _needs_bytes(model: str) -> bool:
         return family.name == "sora"
 
 
+def _resolve(host: str, port: int) -> list[IPAddress]:
+    """Every address `host` resolves to."""
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]
+
+
 def _host_rule_matches(rule: str, host: str, address: IPAddress | None) -> bool:
     rule = rule.strip().lower()
     if not rule:
@@ -272,10 +278,9 @@ def check_image_host(url: str, *, field: str = "image", allowed_hosts: Sequence[
         addresses = [literal]
     else:
         try:
-            infos = socket.getaddrinfo(host, parsed.port or 443, type=socket.SOCK_STREAM)
+            addresses = _resolve(host, parsed.port or 443)
         except (OSError, UnicodeError) as exc:
             raise InvalidRequestError(field, f"cannot resolve the host of {url!r}: {exc}") from None
-        addresses = [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]
     for address in addresses:
         if _allowed(host, address, allowed_hosts):
             continue

@@ -48,9 +48,7 @@ def test_redact_every_form_a_server_may_echo():
     assert nested == {"error": {"message": "***", "list": ["***", 3]}, "id": "v"}
 
 
-@pytest.mark.parametrize(
-    ("dialect", "model"), [("openai", "emu-video"), ("gateway", "kling-v1")]
-)
+@pytest.mark.parametrize(("dialect", "model"), [("openai", "emu-video"), ("gateway", "kling-v1")])
 def test_a_failed_job_that_echoes_the_key_is_redacted(make_emulator, dialect, model):
     canary = f"sk-SECRET-canary-{secrets.token_hex(12)}"
     base_url = make_emulator(
