@@ -66,12 +66,7 @@ from prefect_videogen.reporting import (
     batch_table,
     get_logger,
 )
-from prefect_videogen.settings import current_settings
-from prefect_videogen.storage import (
-    aresolve_storage,
-    check_path_template,
-    resolve_storage,
-)
+from prefect_videogen.storage import acheck_writable, check_writable
 from prefect_videogen.tasks import (
     agenerate_video,
     download_video,
@@ -109,9 +104,8 @@ def _generate(
 ) -> StoredVideo:
     # Validate before anything is loaded or sent.
     normalize_request(request)
-    check_path_template(path_template or current_settings().path_template)
+    block = check_writable(storage, path_template)  # the template too; before paying
     creds = resolve_credentials(credentials)
-    block = resolve_storage(storage)
     job = submit_video(request, creds, attempt=attempt)
     with track_in_flight(job, creds):
         done = wait_for_video(job, creds, timeout=timeout)
@@ -460,7 +454,6 @@ async def generate_batch(
     """
     if max_concurrency < 1:
         raise InvalidRequestError("max_concurrency", value=max_concurrency, allowed="1 or more")
-    check_path_template(path_template or current_settings().path_template)
     entries: list[tuple[Mapping[str, Any], Path | None]] = [(e, None) for e in requests or []]
     if manifest is not None:
         manifest_path = Path(manifest).expanduser().resolve()
@@ -479,8 +472,8 @@ async def generate_batch(
         )
         for index, (entry, base_dir) in enumerate(entries)
     ]
+    block = await acheck_writable(storage, path_template)  # the template too; before paying
     creds = await aresolve_credentials(credentials)
-    block = await aresolve_storage(storage)
 
     unique: dict[tuple[str, int], VideoRequest] = {}
     keys = []

@@ -22,6 +22,7 @@ import inspect
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 
+import anyio
 import httpx
 from pydantic import SecretStr
 
@@ -273,7 +274,7 @@ class VideoGenClient(_BaseVideoGenClient):
         """
         target, params = self._content_target(video_id, variant, url)
         call = self._download_call(target)
-        part = self._open_part(destination, chunk_size)
+        part = self._open_part(destination, chunk_size, variant)
         try:
             retry_call(
                 lambda: self._download_once(call, target, params, part),
@@ -309,7 +310,7 @@ class VideoGenClient(_BaseVideoGenClient):
                 part.begin(response)
                 for chunk in response.iter_bytes():
                     part.write(chunk)
-                part.end()
+                part.end(response.status_code)
                 return
             except httpx.TransportError as exc:
                 raise self._connection_error(exc, call, kind) from exc
@@ -501,7 +502,8 @@ class AsyncVideoGenClient(_BaseVideoGenClient):
         """
         target, params = self._content_target(video_id, variant, url)
         call = self._download_call(target)
-        part = self._open_part(destination, chunk_size)
+        # File work (open, write, fsync, rename) runs in worker threads, off the event loop.
+        part = await anyio.to_thread.run_sync(self._open_part, destination, chunk_size, variant)
         try:
             await aretry_call(
                 lambda: self._download_once(call, target, params, part),
@@ -509,9 +511,9 @@ class AsyncVideoGenClient(_BaseVideoGenClient):
                 backoff=self._backoff,
                 what=f"download {call.path}",
             )
-            return part.commit()
+            return await anyio.to_thread.run_sync(part.commit)
         except BaseException:
-            part.discard()
+            part.discard()  # inline: a cancelled task cannot await a thread any more
             raise
 
     async def _download_once(
@@ -534,10 +536,10 @@ class AsyncVideoGenClient(_BaseVideoGenClient):
                 if not response.is_success:
                     await response.aread()
                     raise self._download_error(response, call, kind, part)
-                part.begin(response)
+                await anyio.to_thread.run_sync(part.begin, response)
                 async for chunk in response.aiter_bytes():
-                    part.write(chunk)
-                part.end()
+                    await anyio.to_thread.run_sync(part.write, chunk)
+                part.end(response.status_code)
                 return
             except httpx.TransportError as exc:
                 raise self._connection_error(exc, call, kind) from exc

@@ -228,7 +228,7 @@ class _BaseVideoGenClient:
         return httpx.URL(self.base_url + self._video_path(video_id, "/content")), params
 
     @staticmethod
-    def _open_part(destination: str | Path, chunk_size: int) -> _PartFile:
+    def _open_part(destination: str | Path, chunk_size: int, variant: str = "video") -> _PartFile:
         path = Path(destination)
         if path.is_dir():
             raise InvalidRequestError(
@@ -236,7 +236,7 @@ class _BaseVideoGenClient:
             )
         if chunk_size < 1:
             raise InvalidRequestError("chunk_size", value=chunk_size, allowed="1 or more")
-        return _PartFile(path, chunk_size)
+        return _PartFile(path, chunk_size, variant)
 
     def _download_call(self, target: httpx.URL) -> _Call:
         """Describes a download in messages: the path on the API, else host and path."""
