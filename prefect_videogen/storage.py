@@ -31,6 +31,7 @@ says that the job is paid and that a rerun after the fix reuses it.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import hashlib
 import inspect
@@ -413,7 +414,8 @@ def _probe_local(block: LocalFileSystem) -> None:
             "Fix the folder's permissions or free space, or choose another storage",
         ) from None
     finally:
-        probe.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            probe.unlink(missing_ok=True)
 
 
 def check_writable(storage: StorageLike = None, path_template: str | None = None) -> Any:
