@@ -146,3 +146,26 @@ def test_a_full_disk_is_a_storage_error_and_leaves_no_part_file(tmp_path):
     assert "No space left on device" in str(info.value)
     assert "paid" in str(info.value) and "reuses the job" in str(info.value)
     assert list(Path(tmp_path).iterdir()) == []
+
+
+def test_the_async_client_does_file_work_off_the_event_loop(cdn, tmp_path, monkeypatch):
+    url = cdn(MP4, "video/mp4")
+    threads: dict[str, set[int]] = {}
+    for name in ("__init__", "begin", "write", "commit"):
+        original = getattr(_PartFile, name)
+
+        def spy(self, *args, _original=original, _name=name, **kwargs):
+            threads.setdefault(_name, set()).add(threading.get_ident())
+            return _original(self, *args, **kwargs)
+
+        monkeypatch.setattr(_PartFile, name, spy)
+
+    async def run() -> int:
+        async with AsyncVideoGenClient("https://api.invalid/v1", "sk-test") as client:
+            await client.download_content("video_1", tmp_path / "v.mp4", url=url)
+        return threading.get_ident()
+
+    loop_thread = asyncio.run(run())
+    assert set(threads) == {"__init__", "begin", "write", "commit"}
+    assert all(loop_thread not in idents for idents in threads.values()), threads
+    assert (tmp_path / "v.mp4").read_bytes() == MP4
