@@ -23,11 +23,16 @@ All parameters are JSON-able, so the flows work as subflows and through `run_dep
   pass the name: parameters are stored by the server.
 - `storage`: a storage block, a saved block as `"<block-type-slug>/<block-name>"` (e.g.
   `"s3-bucket/videos"`), a local directory (`"./videos"`, `"/data/videos"`), or `None` for
-  the `output_dir` setting (`./videos`).
+  the `output_dir` setting (`./videos`). It is checked before the job is paid for (a probe
+  file in a local folder; a saved block must load); `"a/b"` whose `a` is no block type is
+  refused as a typo (write `"./a/b"` for a folder).
 - images: a local path, an `http(s)://` or `data:` URL, raw bytes, an `ImageInput` (or its
   dict), or an image inside a saved storage block written
   **`"<block-type-slug>/<block-name>:<path/in/block>"`** (e.g.
   `"s3-bucket/assets:frames/cat.png"`). Pass paths or URLs to deployments, not bytes.
+  URLs that the library downloads itself (models that take uploads) must point at public
+  addresses unless the `allowed_image_hosts` setting names the host
+  (see `prefect_videogen.inputs.check_image_host`).
 
 If a flow run is cancelled or crashes while jobs are still generating, an
 `on_cancellation` / `on_crashed` hook deletes those jobs on the server (best effort, and

@@ -9,7 +9,10 @@ cannot:
 - images: a local path, an `http(s)://` or `data:` URL, raw bytes, an `ImageInput` (or its
   dict), or `"<block-type-slug>/<block-name>:<path/in/block>"`;
 - the request: a `VideoRequest` built from the flow's arguments, with URL images fetched
-  when the model takes uploads.
+  when the model takes uploads: only from public addresses (loopback, private, link-local
+  and metadata ranges are refused, on every redirect hop and for the address actually
+  connected to) unless the `allowed_image_hosts` setting names the host; with the
+  credentials' timeouts and retries and the clients' verifying TLS context.
 
 Example:
     ```python
