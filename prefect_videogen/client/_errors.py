@@ -64,7 +64,7 @@ _Kind = Literal["api", "submit", "list", "content", "cdn"]
 # Credentials a server may quote back whatever key they belong to: a bearer token, or an
 # OpenAI-style key (sk-..., sk-proj-...).
 _TOKEN_PATTERNS = (
-    re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}"),
+    re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{16,}"),  # not "a basic building"
     re.compile(r"(?<![A-Za-z0-9])sk-[A-Za-z0-9_-]{16,}"),
 )
 
