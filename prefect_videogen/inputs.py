@@ -310,6 +310,18 @@ def _check_peer(response: httpx.Response, url: str, field: str, allowed: Sequenc
         raise _refused(field, url, f"{host} ({address})", f"is a {reason} address")
 
 
+def _fetch_options(credentials: VideoGenCredentials | str | None) -> tuple[httpx.Timeout, int]:
+    """The credentials' timeouts and retry count (the block's defaults if it cannot load)."""
+    try:
+        creds = resolve_credentials(credentials)
+    except InvalidRequestError:  # the flow reports a missing block itself, later
+        fields = VideoGenCredentials.model_fields
+        default = {name: fields[name].default for name in ("timeout", "connect_timeout")}
+        timeout = httpx.Timeout(default["timeout"], connect=default["connect_timeout"])
+        return timeout, fields["max_retries"].default
+    return httpx.Timeout(creds.timeout, connect=creds.connect_timeout), creds.max_retries
+
+
 def _fetch_image(
     image: ImageInput, *, field: str, credentials: VideoGenCredentials | str | None
 ) -> ImageInput:
@@ -324,8 +336,7 @@ def _fetch_image(
     url = image.url or ""
     allowed = tuple(current_settings().allowed_image_hosts)
     check_image_host(url, field=field, allowed_hosts=allowed)
-    creds = resolve_credentials(credentials)
-    timeout = httpx.Timeout(creds.timeout, connect=creds.connect_timeout)
+    timeout, max_retries = _fetch_options(credentials)
 
     def attempt(http: httpx.Client) -> bytes:
         target = url
@@ -351,7 +362,7 @@ def _fetch_image(
         try:
             data = retry_call(
                 lambda: attempt(http),
-                max_retries=creds.max_retries,
+                max_retries=max_retries,
                 backoff=Backoff(),
                 what=f"GET {url}",
             )
