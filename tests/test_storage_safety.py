@@ -124,3 +124,40 @@ def test_a_block_that_fails_after_paying_raises_storage_error():
             target.store()
     assert "paid" in str(info.value) and "reuses the job" in str(info.value)
     assert info.value.path == "m/v.mp4"
+
+
+@pytest.mark.usefixtures("prefect_server", "fast_polling", "isolated_results")
+def test_the_batch_and_generate_video_check_storage_before_paying(make_emulator, tmp_path):
+    import asyncio
+
+    from prefect import flow
+
+    from prefect_videogen.families import VideoRequest
+    from prefect_videogen.flows import generate_batch
+    from prefect_videogen.tasks import generate_video
+
+    base_url = make_emulator()
+    credentials = VideoGenCredentials(base_url=base_url, api_key="sk-emulator")
+    (tmp_path / "a-file").write_text("not a folder")
+    unwritable = str(tmp_path / "a-file" / "videos")
+
+    with pytest.raises(InvalidRequestError) as info:
+        asyncio.run(
+            generate_batch(
+                requests=[{"prompt": "a fox", "seconds": 2, "size": "64x64"}],
+                model=MODEL,
+                credentials=credentials,
+                storage=unwritable,
+            )
+        )
+    assert info.value.field == "storage"
+
+    @flow
+    def one() -> None:
+        request = VideoRequest(model=MODEL, prompt="a fox", seconds=2, size="64x64")
+        generate_video(request, credentials, storage=unwritable)
+
+    with pytest.raises(InvalidRequestError) as info:
+        one()
+    assert info.value.field == "storage"
+    assert get_stats(base_url)["requests"].get("create", 0) == 0
