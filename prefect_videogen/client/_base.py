@@ -363,14 +363,14 @@ class _BaseVideoGenClient:
             has_more=bool(payload.get("has_more", False)),
         )
 
-    @staticmethod
-    def _read_deleted(response: httpx.Response, video_id: str) -> DeletedVideo:
+    def _read_deleted(self, response: httpx.Response, video_id: str) -> DeletedVideo:
         try:
             payload = response.json() if response.content else {}
         except ValueError:
             payload = {}
         if not isinstance(payload, Mapping):
             payload = {}
+        payload = redact_payload(payload, self._secrets())
         if isinstance(payload.get("data"), Mapping):
             payload = payload["data"]
         return DeletedVideo(
