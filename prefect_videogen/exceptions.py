@@ -16,13 +16,15 @@ VideoGenError
 │   ├── UnsupportedOperationError  the server has no such operation (a gateway: delete, list,
 │   │                          thumbnails)
 │   ├── RateLimitError         429; `retry_after` holds the server's hint in seconds
-│   └── ServerError            5xx; `retry_after` as well when a 503 sends one
+│   ├── ServerError            5xx; `retry_after` as well when a 503 sends one
+│   └── UnexpectedContentError a download answered 2xx with something else (HTML, 0 bytes, ...)
 ├── APIConnectionError         the request did not reach the server or no answer came back
 ├── SubmissionUncertainError   a create request was sent but no answer came back: a job may exist
 ├── VideoGenerationFailed      the job ended in `failed`; carries the provider's code and message
 ├── VideoTimeoutError          the job did not finish within the allowed wait
 │   └── VideoStatusUnknownError  the server kept saying status `unknown` for too long
-└── VideoMismatchError         the delivered video is not what was asked for (size, duration)
+├── VideoMismatchError         the delivered video is not what was asked for (size, duration)
+└── StorageError               the video could not be written after it was paid for
 ```
 
 `is_transient(exc)` says whether retrying the same call can help; Prefect tasks use it as
@@ -47,7 +49,9 @@ __all__ = [
     "NotFoundError",
     "RateLimitError",
     "ServerError",
+    "StorageError",
     "SubmissionUncertainError",
+    "UnexpectedContentError",
     "UnsupportedOperationError",
     "VideoGenError",
     "VideoGenerationFailed",
@@ -323,6 +327,29 @@ class BudgetExceededError(InvalidRequestError):
         self.cap = cap
         self.currency = currency
         super().__init__(field, message)
+
+
+class UnexpectedContentError(APIError):
+    """A download answered 2xx with something that is not the content asked for.
+
+    An HTML or JSON page (a proxy's or CDN's error page sent with 200), an empty body, a
+    body that is not an MP4, or an MP4 where a thumbnail was asked for. Nothing is stored.
+    """
+
+
+class StorageError(VideoGenError):
+    """The video could not be written to its storage (full disk, read-only, failing block).
+
+    Raised after the job was paid for and finished: fix the storage and run again; the
+    rerun reuses the finished job (same request and attempt) and only downloads it again.
+
+    Attributes:
+        path: Where the write failed, when known.
+    """
+
+    def __init__(self, message: str, *, path: str | None = None) -> None:
+        self.path = path
+        super().__init__(message)
 
 
 def is_transient(exc: BaseException) -> bool:

@@ -29,11 +29,16 @@ All parameters are JSON-able, so the flows work as subflows and through `run_dep
   pass the name: parameters are stored by the server.
 - `storage`: a storage block, a saved block as `"<block-type-slug>/<block-name>"` (e.g.
   `"s3-bucket/videos"`), a local directory (`"./videos"`, `"/data/videos"`), or `None` for
-  the `output_dir` setting (`./videos`).
+  the `output_dir` setting (`./videos`). It is checked before the job is paid for (a probe
+  file in a local folder; a saved block must load); `"a/b"` whose `a` is no block type is
+  refused as a typo (write `"./a/b"` for a folder).
 - images: a local path, an `http(s)://` or `data:` URL, raw bytes, an `ImageInput` (or its
   dict), or an image inside a saved storage block written
   **`"<block-type-slug>/<block-name>:<path/in/block>"`** (e.g.
   `"s3-bucket/assets:frames/cat.png"`). Pass paths or URLs to deployments, not bytes.
+  URLs that the library downloads itself (models that take uploads) must point at public
+  addresses unless the `allowed_image_hosts` setting names the host
+  (see `prefect_videogen.inputs.check_image_host`).
 
 If a flow run is cancelled or crashes while jobs are still generating, an
 `on_cancellation` / `on_crashed` hook deletes those jobs on the server (best effort, and
@@ -81,12 +86,7 @@ from prefect_videogen.reporting import (
     batch_table,
     get_logger,
 )
-from prefect_videogen.settings import current_settings
-from prefect_videogen.storage import (
-    aresolve_storage,
-    check_path_template,
-    resolve_storage,
-)
+from prefect_videogen.storage import acheck_writable, check_writable
 from prefect_videogen.tasks import (
     agenerate_video,
     download_video,
@@ -149,9 +149,8 @@ def _generate(
 ) -> StoredVideo:
     # Validate before anything is loaded or sent.
     normalized, _ = normalize_request(request)
-    check_path_template(path_template or current_settings().path_template)
+    block = check_writable(storage, path_template)  # the template too; before paying
     creds = resolve_credentials(credentials)
-    block = resolve_storage(storage)
     _check_spend([normalized], [attempt], creds, limits or {})
     job = submit_video(request, creds, attempt=attempt)
     with track_in_flight(job, creds):
@@ -328,6 +327,7 @@ def image_to_video(
         first_frame=resolve_image(image, field="image"),
         params=params,
         metadata=metadata,
+        credentials=credentials,
     )
     if request.first_frame is None:
         raise InvalidRequestError("image", "an image is required for image-to-video")
@@ -435,6 +435,7 @@ def keyframe_to_video(
         last_frame=last,
         params=params,
         metadata=metadata,
+        credentials=credentials,
     )
     return _generate(
         request,
@@ -567,7 +568,6 @@ async def generate_batch(
     """
     if max_concurrency < 1:
         raise InvalidRequestError("max_concurrency", value=max_concurrency, allowed="1 or more")
-    check_path_template(path_template or current_settings().path_template)
     entries: list[tuple[Mapping[str, Any], Path | None]] = [(e, None) for e in requests or []]
     if manifest is not None:
         manifest_path = Path(manifest).expanduser().resolve()
@@ -576,7 +576,14 @@ async def generate_batch(
         raise InvalidRequestError("requests", "give at least one request or a manifest")
 
     planned = [
-        plan_entry(entry, index, default_model=model, default_attempt=attempt, base_dir=base_dir)
+        plan_entry(
+            entry,
+            index,
+            default_model=model,
+            default_attempt=attempt,
+            base_dir=base_dir,
+            credentials=credentials,
+        )
         for index, (entry, base_dir) in enumerate(entries)
     ]
     limits = {
@@ -590,8 +597,8 @@ async def generate_batch(
     if dry_run:
         creds = await aresolve_credentials(credentials) if credentials is not None else None
         return await _dry_run(requests_, attempts, creds, limits)
+    block = await acheck_writable(storage, path_template)  # the template too; before paying
     creds = await aresolve_credentials(credentials)
-    block = await aresolve_storage(storage)
     estimate = await _acheck_spend(requests_, attempts, creds, limits)
 
     unique: dict[tuple[str, int], VideoRequest] = {}

@@ -26,6 +26,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from prefect_videogen.caching import normalize_request
+from prefect_videogen.credentials import VideoGenCredentials
 from prefect_videogen.exceptions import InvalidRequestError
 from prefect_videogen.families import VideoRequest
 from prefect_videogen.inputs import build_request, resolve_image
@@ -98,9 +99,16 @@ class BatchEntry(BaseModel):
             raise InvalidRequestError(field, error["msg"], value=error.get("input")) from None
 
     def to_request(
-        self, *, default_model: str, base_dir: Path | None = None, index: int = 0
+        self,
+        *,
+        default_model: str,
+        base_dir: Path | None = None,
+        index: int = 0,
+        credentials: VideoGenCredentials | str | None = None,
     ) -> VideoRequest:
         """The entry's `VideoRequest` (images read, URL images fetched for upload models).
+
+        `credentials` gives the timeouts and retries of such a fetch (see `build_request`).
 
         Raises:
             InvalidRequestError: naming `requests[<index>].<field>`.
@@ -120,6 +128,7 @@ class BatchEntry(BaseModel):
                 last_frame=resolve_image(self.last_frame, base_dir=base_dir, field="last_frame"),
                 params=self.params,
                 metadata=self.metadata,
+                credentials=credentials,
             )
         except InvalidRequestError as exc:
             field = f"requests[{index}].{exc.field}" if exc.field else f"requests[{index}]"
@@ -135,10 +144,13 @@ def plan_entry(
     default_model: str,
     default_attempt: int,
     base_dir: Path | None,
+    credentials: VideoGenCredentials | str | None = None,
 ) -> tuple[VideoRequest, int, str]:
     """The entry's request, its attempt, and its normalized fingerprint (for deduplication)."""
     parsed = BatchEntry.parse(entry, index)
-    request = parsed.to_request(default_model=default_model, base_dir=base_dir, index=index)
+    request = parsed.to_request(
+        default_model=default_model, base_dir=base_dir, index=index, credentials=credentials
+    )
     try:
         fingerprint = normalize_request(request)[0].fingerprint()
     except InvalidRequestError as exc:

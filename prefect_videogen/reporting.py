@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+from prefect_videogen.client._errors import redact
 from prefect_videogen.records import JobRecord, StoredVideo
 
 __all__ = [
@@ -146,7 +147,9 @@ def emit_video_failed(job: JobRecord, error: BaseException) -> Any:
     payload = {
         "error_type": type(error).__name__,
         "code": getattr(error, "code", None) or job.error_code,
-        "message": getattr(error, "message", None) or job.error_message or str(error),
+        # The client already removed this run's key; bearer tokens and sk- keys of any
+        # other account a server may quote go too.
+        "message": redact(getattr(error, "message", None) or job.error_message or str(error), ()),
         "fingerprint": job.fingerprint,
         "attempt": job.attempt,
     }

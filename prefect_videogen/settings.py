@@ -80,6 +80,15 @@ class VideoGenSettings(PrefectBaseSettings):
             "prefect_videogen.costs."
         ),
     )
+    allowed_image_hosts: list[str] = Field(
+        default_factory=list,
+        description=(
+            "Hosts that image URLs may be fetched from although they are not public "
+            "addresses (loopback, private, link-local): host names, `*.example.com`, IP "
+            "addresses or networks such as `10.0.0.0/8`; `*` allows every host. Set as JSON, "
+            "e.g. PREFECT_INTEGRATIONS_VIDEOGEN_ALLOWED_IMAGE_HOSTS='[\"127.0.0.1\"]'."
+        ),
+    )
     thumbnail_max_px: int = Field(
         default=320,
         description="Longest side of the thumbnail embedded in the video's markdown artifact.",

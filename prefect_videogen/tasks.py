@@ -64,7 +64,9 @@ from prefect_videogen.reporting import (
 from prefect_videogen.settings import current_settings
 from prefect_videogen.storage import (
     StorageTarget,
+    acheck_writable,
     aresolve_storage,
+    check_writable,
     open_target,
     render_path,
     resolve_storage,
@@ -943,7 +945,7 @@ def generate_video(
     """
     credentials = _check_credentials(credentials)
     normalized, family = normalize_request(request)  # a bad request fails before anything else
-    block = resolve_storage(storage)
+    block = check_writable(storage, path_template)  # before paying
     options = _wait_options(timeout, None, None)
     with credentials.get_client() as client:  # one client (and connection) for all three steps
         job = _submit_once(client, normalized, family, credentials, attempt)
@@ -1004,7 +1006,7 @@ async def agenerate_video(
     """
     credentials = _check_credentials(credentials)
     normalized, family = normalize_request(request)  # a bad request fails before anything else
-    block = await aresolve_storage(storage)
+    block = await acheck_writable(storage, path_template)  # before paying
     options = _wait_options(timeout, None, None)
     async with credentials.get_async_client() as client:  # one client for all three steps
         job = await _asubmit_once(client, normalized, family, credentials, attempt)

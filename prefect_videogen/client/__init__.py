@@ -24,6 +24,7 @@ import inspect
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 
+import anyio
 import httpx
 from pydantic import SecretStr
 
@@ -335,7 +336,7 @@ class VideoGenClient(_BaseVideoGenClient):
             ```
         """
         target, params = self._content_target(video_id, variant, url)
-        part = self._open_part(destination, chunk_size)
+        part = self._open_part(destination, chunk_size, variant)
 
         def download(source: httpx.URL, query: Mapping[str, str]) -> None:
             call = self._download_call(source)
@@ -396,11 +397,11 @@ class VideoGenClient(_BaseVideoGenClient):
                 if not response.is_success:
                     response.read()
                     raise self._download_error(response, call, kind, part)
-                part.begin(response)
                 self._check_variant(response, variant, call)
+                part.begin(response)
                 for chunk in response.iter_bytes():
                     part.write(chunk)
-                part.end()
+                part.end(response.status_code)
                 return
             except httpx.TransportError as exc:
                 raise self._connection_error(exc, call, kind) from exc
@@ -598,7 +599,8 @@ class AsyncVideoGenClient(_BaseVideoGenClient):
             ```
         """
         target, params = self._content_target(video_id, variant, url)
-        part = self._open_part(destination, chunk_size)
+        # File work (open, write, fsync, rename) runs in worker threads, off the event loop.
+        part = await anyio.to_thread.run_sync(self._open_part, destination, chunk_size, variant)
 
         async def download(source: httpx.URL, query: Mapping[str, str]) -> None:
             call = self._download_call(source)
@@ -633,9 +635,9 @@ class AsyncVideoGenClient(_BaseVideoGenClient):
                     raise
                 part.resumable = False  # another source: start over
                 await download(fallback, {})
-            return part.commit()
+            return await anyio.to_thread.run_sync(part.commit)
         except BaseException:
-            part.discard()
+            part.discard()  # inline: a cancelled task cannot await a thread any more
             raise
 
     async def _download_once(
@@ -659,11 +661,11 @@ class AsyncVideoGenClient(_BaseVideoGenClient):
                 if not response.is_success:
                     await response.aread()
                     raise self._download_error(response, call, kind, part)
-                part.begin(response)
                 self._check_variant(response, variant, call)
+                await anyio.to_thread.run_sync(part.begin, response)
                 async for chunk in response.aiter_bytes():
-                    part.write(chunk)
-                part.end()
+                    await anyio.to_thread.run_sync(part.write, chunk)
+                part.end(response.status_code)
                 return
             except httpx.TransportError as exc:
                 raise self._connection_error(exc, call, kind) from exc

@@ -22,6 +22,8 @@ from prefect_videogen.client._errors import (
     _connection_error,
     _error_from_response,
     _Kind,
+    redact,
+    redact_payload,
 )
 from prefect_videogen.client._retry import Backoff
 from prefect_videogen.exceptions import (
@@ -266,7 +268,7 @@ class _BaseVideoGenClient:
         return httpx.URL(self.base_url + self._video_path(video_id, "/content")), params
 
     @staticmethod
-    def _open_part(destination: str | Path, chunk_size: int) -> _PartFile:
+    def _open_part(destination: str | Path, chunk_size: int, variant: str = "video") -> _PartFile:
         path = Path(destination)
         if path.is_dir():
             raise InvalidRequestError(
@@ -274,7 +276,7 @@ class _BaseVideoGenClient:
             )
         if chunk_size < 1:
             raise InvalidRequestError("chunk_size", value=chunk_size, allowed="1 or more")
-        return _PartFile(path, chunk_size)
+        return _PartFile(path, chunk_size, variant)
 
     def _download_call(self, target: httpx.URL) -> _Call:
         """Describes a download in messages: the path on the API, else host and path."""
@@ -386,7 +388,9 @@ class _BaseVideoGenClient:
     def _read_job(
         self, response: httpx.Response, call: _Call, family: ModelFamily | None
     ) -> VideoJob:
-        payload = self._json_object(response, call)
+        # Everything the server wrote (error messages, failure reasons) loses our secrets
+        # before it becomes a job that is logged, raised, stored or sent as an event.
+        payload = redact_payload(self._json_object(response, call), self._secrets())
         if not _job_id(payload):  # a gateway error envelope sent with HTTP 200
             raise self._error(response, call)
         try:
@@ -394,8 +398,9 @@ class _BaseVideoGenClient:
                 return family.parse_job(dict(payload), response.headers)
             return VideoJob.from_api(payload, headers=response.headers)
         except (ValidationError, ValueError, TypeError) as exc:
+            detail = redact(str(exc), self._secrets())[:_MAX_MESSAGE_CHARS]
             raise APIError(
-                f"{call.what}: cannot read the job object: {str(exc)[:_MAX_MESSAGE_CHARS]}",
+                f"{call.what}: cannot read the job object: {detail}",
                 status_code=response.status_code,
             ) from exc
 
@@ -412,7 +417,7 @@ class _BaseVideoGenClient:
             ) from exc
 
     def _read_list(self, response: httpx.Response, call: _Call) -> VideoList:
-        payload = self._json_object(response, call)
+        payload = redact_payload(self._json_object(response, call), self._secrets())
         items = payload.get("data")
         if not isinstance(items, list):
             raise APIError(
@@ -428,14 +433,14 @@ class _BaseVideoGenClient:
             has_more=bool(payload.get("has_more", False)),
         )
 
-    @staticmethod
-    def _read_deleted(response: httpx.Response, video_id: str) -> DeletedVideo:
+    def _read_deleted(self, response: httpx.Response, video_id: str) -> DeletedVideo:
         try:
             payload = response.json() if response.content else {}
         except ValueError:
             payload = {}
         if not isinstance(payload, Mapping):
             payload = {}
+        payload = redact_payload(payload, self._secrets())
         if isinstance(payload.get("data"), Mapping):
             payload = payload["data"]
         return DeletedVideo(
