@@ -20,7 +20,11 @@ import pytest
 
 from prefect_videogen.client import AsyncVideoGenClient, VideoGenClient
 from prefect_videogen.client._download import _PartFile
-from prefect_videogen.exceptions import StorageError, UnexpectedContentError
+from prefect_videogen.exceptions import (
+    StorageError,
+    UnexpectedContentError,
+    UnsupportedOperationError,
+)
 
 MP4 = b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2" + b"\x00" * 1000
 WEBP = b"RIFF\x10\x00\x00\x00WEBPVP8 " + b"\x00" * 100
@@ -71,7 +75,6 @@ def _client() -> VideoGenClient:
         (HTML, "", "video", "not an MP4"),
         (MP4, "application/json", "video", "application/json"),
         (WEBP, "image/webp", "video", "image/webp"),
-        (MP4, "video/mp4", "thumbnail", "video/mp4"),
         (MP4, "image/webp", "thumbnail", "an MP4 where a thumbnail"),
         (MP4, "application/octet-stream", "spritesheet", "an MP4 where a spritesheet"),
     ],
@@ -83,6 +86,15 @@ def test_content_that_does_not_fit_is_refused_and_not_kept(
     destination = tmp_path / "out" / "v.mp4"
     with _client() as client, pytest.raises(UnexpectedContentError, match=says):
         client.download_content("video_1", destination, variant=variant, url=url)
+    assert list((tmp_path / "out").iterdir()) == []  # no file, no .part
+
+
+def test_a_video_sent_for_a_thumbnail_is_unsupported_and_not_kept(cdn, tmp_path):
+    # What gateways do: they ignore `variant` and send the MP4.
+    url = cdn(MP4, "video/mp4")
+    destination = tmp_path / "out" / "v.webp"
+    with _client() as client, pytest.raises(UnsupportedOperationError, match="ignores `variant`"):
+        client.download_content("video_1", destination, variant="thumbnail", url=url)
     assert list((tmp_path / "out").iterdir()) == []  # no file, no .part
 
 
