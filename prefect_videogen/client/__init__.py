@@ -197,6 +197,7 @@ class VideoGenClient(_BaseVideoGenClient):
         min_interval: float = 1.0,
         max_interval: float = 15.0,
         on_update: Callable[[VideoJob], None] | None = None,
+        on_tick: Callable[[VideoJob | None], None] | None = None,
     ) -> VideoJob:
         """Poll until the job completes.
 
@@ -211,6 +212,8 @@ class VideoGenClient(_BaseVideoGenClient):
             min_interval: The first pause between polls, in seconds.
             max_interval: The longest pause between polls, in seconds.
             on_update: Called with the job whenever its status or progress changes.
+            on_tick: Called after every poll, changed or not, with the last job seen (None
+                before the first answer): for a heartbeat log line while nothing changes.
 
         Returns:
             The completed job.
@@ -225,7 +228,11 @@ class VideoGenClient(_BaseVideoGenClient):
             ```
         """
         poller = _Poller(
-            video_id, timeout=timeout, min_interval=min_interval, max_interval=max_interval
+            video_id,
+            timeout=timeout,
+            min_interval=min_interval,
+            max_interval=max_interval,
+            on_tick=on_tick,
         )
         while True:
             try:
@@ -458,6 +465,7 @@ class AsyncVideoGenClient(_BaseVideoGenClient):
         min_interval: float = 1.0,
         max_interval: float = 15.0,
         on_update: Callable[[VideoJob], Awaitable[None] | None] | None = None,
+        on_tick: Callable[[VideoJob | None], None] | None = None,
     ) -> VideoJob:
         """Poll until the job completes; see `VideoGenClient.wait`.
 
@@ -467,7 +475,11 @@ class AsyncVideoGenClient(_BaseVideoGenClient):
             ```
         """
         poller = _Poller(
-            video_id, timeout=timeout, min_interval=min_interval, max_interval=max_interval
+            video_id,
+            timeout=timeout,
+            min_interval=min_interval,
+            max_interval=max_interval,
+            on_tick=on_tick,
         )
         while True:
             try:
