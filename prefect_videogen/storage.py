@@ -37,6 +37,7 @@ from typing import Any, Literal
 from prefect.blocks.core import Block, UnknownBlockType
 from prefect.filesystems import LocalFileSystem, WritableFileSystem
 
+from prefect_videogen._extras import EXTRA_BLOCK_TYPES, require_extra
 from prefect_videogen.exceptions import InvalidRequestError
 from prefect_videogen.settings import current_settings
 
@@ -212,6 +213,8 @@ def is_block_type(slug: str) -> bool:
 def _parse_reference(value: str) -> tuple[str, str] | None:
     """("s3-bucket", "name") if `value` names a saved block of a known type, else None."""
     match = _BLOCK_REF.match(value)
+    if match is not None and (extra := EXTRA_BLOCK_TYPES.get(match.group(1))):
+        require_extra(extra, f"The {match.group(1)} block {value!r}")
     if match is None or not is_block_type(match.group(1)):
         return None
     return match.group(1), match.group(2)
