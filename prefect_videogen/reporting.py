@@ -460,7 +460,8 @@ class _ProgressBase:
         estimate = ""
         if 0 < progress < 100 and elapsed >= 1:
             left = elapsed * (100 - progress) / progress
-            estimate = f", about {format_duration(left)} left at this rate"
+            if left >= 1:
+                estimate = f", about {format_duration(left)} left at this rate"
         self.logger.log(
             self._level,
             "Video job %s is %s (%d%%), waiting %s%s",
