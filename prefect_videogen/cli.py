@@ -72,7 +72,7 @@ def _version() -> str:
 _GENERATE_EPILOG = """\
 credentials:
   --credentials NAME uses a saved VideoGenCredentials block (default: the
-  PREFECT_INTEGRATIONS_VIDEOGEN_CREDENTIALS_BLOCK setting, else "videogen").
+  PREFECT_INTEGRATIONS_VIDEOGEN_CREDENTIALS_BLOCK setting, else "default").
   Or set VIDEOGEN_BASE_URL (or --base-url) and VIDEOGEN_API_KEY in the
   environment; the key is never taken from the command line (shell history).
 
