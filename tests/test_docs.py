@@ -68,3 +68,12 @@ def test_the_block_links_to_its_page_and_its_own_logo(site):
     assert (site / page / "index.html").is_file()
     logo = VideoGenCredentials._logo_url.removeprefix(base)
     assert (site / logo).read_bytes() == (REPO / "prefect_videogen" / "logo.svg").read_bytes()
+
+
+def test_readme_links_are_absolute():
+    """PyPI shows the README without the repository's files: relative links break there."""
+    import re
+
+    links = re.findall(r"\]\(([^)]+)\)", (REPO / "README.md").read_text())
+    assert links
+    assert [link for link in links if not link.startswith("https://")] == []
