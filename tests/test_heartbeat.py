@@ -188,3 +188,68 @@ def test_wait_ticks_on_every_poll_against_the_emulator(make_emulator, monkeypatc
     # One line for the change to queued, then heartbeats while it stays queued for 1.5 s.
     assert len(queued_lines) >= 4, [r.getMessage() for r in caplog.records]
     assert updates.count("queued") == 1  # on_update alone would have logged it once
+
+
+# -- through Prefect: the tasks pass the heartbeat on, the batch counts failures apart ----
+
+
+def _run_log_lines(flow_run_id) -> list[str]:
+    """The flow run's log lines as the Prefect API stored them (task runs included)."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+    from prefect.logging.handlers import APILogWorker
+
+    APILogWorker.drain_all(timeout=10)
+    with get_client(sync_client=True) as client:
+        logs = client.read_logs(
+            log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run_id])), limit=200
+        )
+    return [log.message for log in logs]
+
+
+@pytest.mark.usefixtures("prefect_server", "fast_polling", "isolated_results")
+def test_a_flow_logs_while_its_video_stays_queued(make_emulator, monkeypatch, tmp_path):
+    from prefect_videogen.credentials import VideoGenCredentials
+    from prefect_videogen.flows import text_to_video
+
+    monkeypatch.setattr("prefect_videogen.reporting.HEARTBEAT_MIN_INTERVAL", 0.2)
+    monkeypatch.setattr("prefect_videogen.reporting.HEARTBEAT_MAX_INTERVAL", 0.3)
+    base_url = make_emulator(latency=2.0, queued_fraction=1.0, poll_after_ms=50)
+    state = text_to_video(
+        prompt="a heron waiting in the reeds",
+        model="emu-video",
+        seconds=2,
+        size="96x64",
+        credentials=VideoGenCredentials(base_url=base_url, api_key="sk-emulator"),
+        storage=str(tmp_path),
+        return_state=True,
+    )
+    assert state.is_completed()
+    lines = _run_log_lines(state.state_details.flow_run_id)
+    queued = [line for line in lines if " is queued (0%), waiting " in line]
+    # The status change, then heartbeats over the ~2 s the job stays queued (on_update
+    # alone is called once for "queued": it would have logged one line).
+    assert len(queued) >= 4, lines
+
+
+@pytest.mark.usefixtures("prefect_server", "fast_polling", "isolated_results")
+async def test_a_batch_where_every_video_failed_says_so(make_emulator, tmp_path):
+    from prefect_videogen.credentials import VideoGenCredentials
+    from prefect_videogen.flows import generate_batch
+
+    base_url = make_emulator(faults={"fail_prompts": {"cursed": "generation_failed"}})
+    requests = [
+        {"prompt": f"a cursed tree number {n}", "seconds": 2, "size": "96x64"} for n in range(3)
+    ]
+    state = await generate_batch(
+        requests=requests,
+        model="emu-video",
+        credentials=VideoGenCredentials(base_url=base_url, api_key="sk-emulator"),
+        storage=str(tmp_path),
+        allow_failures=True,
+        return_state=True,
+    )
+    assert await state.result() == [None, None, None]
+    lines = await asyncio.to_thread(_run_log_lines, state.state_details.flow_run_id)
+    assert "Batch finished: 0 of 3 stored, 3 failed" in lines, lines
+    assert not any("3 of 3 videos finished" in line for line in lines)
