@@ -390,7 +390,7 @@ def _credentials(args: argparse.Namespace) -> Any:
     return None  # the default block name
 
 
-def _print_plan(requests: list[Any], echo: Callable[[str], None]) -> None:
+def _print_plan(requests: list[Any]) -> None:
     from rich.console import Console
     from rich.table import Table
 
@@ -410,6 +410,10 @@ def _print_plan(requests: list[Any], echo: Callable[[str], None]) -> None:
     Console(soft_wrap=False).print(table)
 
 
+def _error(message: str) -> None:
+    print(f"prefect-videogen generate: {message}", file=sys.stderr, flush=True)
+
+
 def _run_generate(args: argparse.Namespace, echo: Callable[[str], None] = print) -> int:
     import asyncio
 
@@ -426,10 +430,10 @@ def _run_generate(args: argparse.Namespace, echo: Callable[[str], None] = print)
     try:
         requests = _check(entries, base_dir, args.attempt)
     except InvalidRequestError as exc:
-        echo(f"prefect-videogen generate: invalid request: {exc}")
+        _error(f"invalid request, nothing submitted: {exc}")
         return 2
     if args.dry_run:
-        _print_plan(requests, echo)
+        _print_plan(requests)
         return 0
 
     from prefect_videogen import flows
@@ -443,7 +447,7 @@ def _run_generate(args: argparse.Namespace, echo: Callable[[str], None] = print)
         "timeout": args.timeout,
     }
     try:
-        with RunDisplay(live=None if not args.no_progress else False):
+        with RunDisplay(live=False if args.no_progress else None):
             if args.manifest:
                 results = asyncio.run(
                     flows.generate_batch(
@@ -467,10 +471,10 @@ def _run_generate(args: argparse.Namespace, echo: Callable[[str], None] = print)
                     flow = flows.text_to_video
                 results = [flow(**single)]
     except InvalidRequestError as exc:
-        echo(f"prefect-videogen generate: invalid request: {exc}")
+        _error(f"invalid request: {exc}")
         return 2
     except (VideoGenError, ExceptionGroup) as exc:
-        echo(f"prefect-videogen generate: failed: {type(exc).__name__}: {exc}")
+        _error(f"failed: {type(exc).__name__}: {exc}")
         return 1
     stored = [video for video in results if video is not None]
     if args.json:
@@ -480,7 +484,7 @@ def _run_generate(args: argparse.Namespace, echo: Callable[[str], None] = print)
             echo(f"{video.mode} {video.model} {video.job_id}: {video.location}")
     failed = len(results) - len(stored)
     if failed:
-        echo(f"{failed} of {len(results)} video(s) failed; see the batch table artifact.")
+        _error(f"{failed} of {len(results)} video(s) failed; see the batch table artifact.")
     return 1 if failed else 0
 
 

@@ -67,7 +67,8 @@ def test_dry_run_names_the_bad_field(tmp_path, capsys):
     manifest = tmp_path / "videos.jsonl"
     manifest.write_text('{"prompt": "a fox", "model": "wan2.2-t2v-plus"}\n{"model": "x"}\n')
     assert main(["generate", "--manifest", str(manifest), "--dry-run"]) == 2
-    assert "requests[1].prompt" in capsys.readouterr().out
+    err = capsys.readouterr().err
+    assert "requests[1].prompt" in err and "nothing submitted" in err
 
 
 def test_generate_needs_a_prompt_or_a_manifest():
