@@ -302,8 +302,16 @@ def _run_emulator(args: argparse.Namespace) -> int:
 
 
 def _run_demo(args: argparse.Namespace) -> int:
-    from prefect_videogen.demo import run_demo
-
+    try:
+        from prefect_videogen.demo import run_demo
+    except ImportError as exc:
+        print(
+            "prefect-videogen demo: the demo is not available "
+            f"(prefect_videogen.demo could not be imported: {exc}). "
+            "Check that prefect-videogen is fully installed.",
+            file=sys.stderr,
+        )
+        return 1
     run_demo(output_dir=args.output_dir)
     return 0
 
