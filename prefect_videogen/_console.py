@@ -23,6 +23,7 @@ _SUBMITTED = re.compile(r"Submitted (\S+) (\S+) video job (\S+)")
 _STATUS = re.compile(r"Video job (\S+) is (\w+) \((\d+)%\)")
 _STORED = re.compile(r"Stored video (\S+)")
 _BATCH = re.compile(r"Batch(?: finished)?: (\d+) of (\d+) stored, (\d+) failed")
+_BATCH_START = re.compile(r"Batch of \d+ request\(s\), (\d+) distinct")
 
 
 def quiet_telemetry() -> None:
@@ -85,8 +86,8 @@ class _Drop(logging.Filter):
 class RunDisplay(logging.Handler):
     """A `rich` progress display fed by the run's own log lines.
 
-    One row per video job (status, percent, time since submitted) and, for a batch, one
-    row for the batch (stored and failed of the total). Each log line is printed above the
+    One row per video job (status, percent, time since submitted); a batch has one row
+    (stored and failed of the total) instead. Each log line is printed above the
     rows, so nothing is hidden. Use it as a context manager around the flow call.
 
     Example:
@@ -146,6 +147,20 @@ class RunDisplay(logging.Handler):
         return self.jobs[job_id]
 
     def _update(self, message: str) -> None:
+        if match := _BATCH_START.search(message):
+            total = int(match.group(1))
+            self.batch = self.progress.add_task("batch", total=total, status="starting")
+            return
+        if match := _BATCH.search(message):
+            stored, total, failed = (int(group) for group in match.groups())
+            if self.batch is None:
+                self.batch = self.progress.add_task("batch", total=total, status="")
+            self.progress.update(
+                self.batch, completed=stored + failed, status=f"{stored} stored, {failed} failed"
+            )
+            return
+        if self.batch is not None:  # a batch has one row, not one per video
+            return
         if match := _SUBMITTED.search(message):
             model, mode, job_id = match.groups()
             self._row(job_id, f"{mode} {model} {job_id[-8:]}")
@@ -154,13 +169,6 @@ class RunDisplay(logging.Handler):
             self.progress.update(self._row(job_id), completed=int(percent), status=status)
         elif match := _STORED.search(message):
             self.progress.update(self._row(match.group(1)), completed=100, status="stored")
-        if match := _BATCH.search(message):
-            stored, total, failed = (int(group) for group in match.groups())
-            if self.batch is None:
-                self.batch = self.progress.add_task("batch", total=total, status="")
-            self.progress.update(
-                self.batch, completed=stored + failed, status=f"{stored} stored, {failed} failed"
-            )
 
     @contextmanager
     def _attached(self) -> Iterator[None]:

@@ -116,10 +116,26 @@ def test_run_display_follows_the_run_log_lines():
         assert (row.completed, row.fields["status"]) == (40, "in_progress")
         log("Stored video video_abc123 (10 bytes, sha256 abc) at file:///x.mp4")
         assert (row.completed, row.fields["status"]) == (100, "stored")
-        log("Batch: 1 of 3 stored, 1 failed, 1 generating; oldest waiting 1m00s")
-        batch = display.progress.tasks[-1]
-        assert (batch.completed, batch.total) == (2, 3)
     assert display not in logger.handlers
+
+
+def test_run_display_shows_a_batch_as_one_row():
+    from rich.console import Console
+
+    from prefect_videogen._console import RunDisplay
+
+    display = RunDisplay(Console(file=open("/dev/null", "w")), live=False)  # noqa: SIM115
+
+    def log(message: str) -> None:
+        display.handle(logging.makeLogRecord({"name": "prefect.flow_runs", "msg": message}))
+
+    with display:
+        log("Batch of 4 request(s), 3 distinct; up to 4 at once")
+        log("Submitted wan2.2-t2v-plus t2v video job video_abc123 (attempt 0)")
+        log("Batch: 1 of 3 stored, 1 failed, 1 generating; oldest waiting 1m00s")
+        [batch] = display.progress.tasks
+        assert (batch.completed, batch.total) == (2, 3)
+        assert batch.fields["status"] == "1 stored, 1 failed"
 
 
 def test_deployments_init_writes_the_project(tmp_path, capsys):
