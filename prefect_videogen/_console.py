@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -36,12 +37,15 @@ def quiet_telemetry() -> None:
     os.environ.setdefault("DO_NOT_TRACK", "1")
 
 
-def start_prefect_api(echo: Callable[[str], None], *, timeout: float | None = None) -> str | None:
+def start_prefect_api(
+    echo: Callable[[str], None], *, timeout: float | None = None, progress_every: float = 10.0
+) -> str | None:
     """Start Prefect's temporary local server now, saying so, unless an API is configured.
 
     Without `PREFECT_API_URL` the first flow call starts a temporary server by itself and
     is silent while it does (10 to 40 s). Starting it here lets the caller say what is
-    happening and how long it took. Returns the API URL of the server started, else None.
+    happening: a line when it starts, one every `progress_every` seconds while it starts,
+    and one when it is ready. Returns the API URL of the server started, else None.
 
     Example:
         ```python
@@ -73,7 +77,21 @@ def start_prefect_api(echo: Callable[[str], None], *, timeout: float | None = No
     )
     started = time.monotonic()
     wait = timeout or max(PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value(), 120)
-    server.start(timeout=int(wait))
+    done, failure = threading.Event(), []
+
+    def start() -> None:
+        try:
+            server.start(timeout=int(wait))
+        except BaseException as exc:  # re-raised below, in the caller's thread
+            failure.append(exc)
+        finally:
+            done.set()
+
+    threading.Thread(target=start, name="prefect-server-start", daemon=True).start()
+    while not done.wait(progress_every):
+        echo(f"  ... Prefect's server is still starting ({time.monotonic() - started:.0f} s)")
+    if failure:
+        raise failure[0]
     echo(f"Prefect server ready at {server.api_url} after {time.monotonic() - started:.0f} s")
     return server.api_url
 

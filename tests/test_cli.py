@@ -3,6 +3,7 @@ init, the progress display; and `name=value` arguments of the flows/ entrypoint 
 
 import json
 import logging
+import os
 from pathlib import Path
 
 import pytest
@@ -157,3 +158,35 @@ def test_deployments_init_writes_the_project(tmp_path, capsys):
 
 def test_the_project_comes_from_the_checkout_in_a_source_tree():
     assert project_files() == REPO
+
+
+def test_starting_prefects_server_is_never_silent(monkeypatch):
+    """Without PREFECT_API_URL, a line says the server starts, more while it does, one when ready.
+
+    The server is a stand-in that takes 0.35 s to start (the real one takes 10 to 40 s).
+    """
+    import time
+
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from prefect_videogen import _console
+
+    class SlowServer:
+        running = False
+        api_url = "http://127.0.0.1:1/api"
+
+        def start(self, timeout: int | None = None) -> None:
+            time.sleep(0.35)
+            self.running = True
+
+    monkeypatch.setattr("prefect.server.api.server.SubprocessASGIServer", SlowServer)
+    for name in ("PREFECT_SERVER_ANALYTICS_ENABLED", "DO_NOT_TRACK"):  # restored afterwards
+        monkeypatch.setenv(name, "")
+        monkeypatch.delenv(name)
+    lines: list[str] = []
+    with temporary_settings({PREFECT_API_URL: None}):
+        assert _console.start_prefect_api(lines.append, progress_every=0.1) == SlowServer.api_url
+    assert lines[0].startswith("Starting Prefect's temporary local server")
+    assert any("still starting" in line for line in lines[1:-1])
+    assert lines[-1].startswith("Prefect server ready at http://127.0.0.1:1/api")
+    assert os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] == "false"  # no telemetry errors
