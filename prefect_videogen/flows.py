@@ -621,7 +621,7 @@ async def generate_batch(
     await progress.start()
 
     async def one(request: VideoRequest, entry_attempt: int) -> StoredVideo:
-        async with gate, _slot(concurrency_limit):
+        async with gate, _slot(concurrency_limit), progress.generating():
             if rate_limit is not None:
                 await _take_rate_slot(rate_limit)
             return await agenerate_video(
@@ -639,7 +639,7 @@ async def generate_batch(
         try:
             stored = await one(request, entry_attempt)
         except Exception:
-            await progress.advance()
+            await progress.advance(failed=True)
             raise
         await progress.advance()
         return stored

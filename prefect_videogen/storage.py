@@ -51,6 +51,7 @@ from typing import Any, Literal
 from prefect.blocks.core import Block, UnknownBlockType
 from prefect.filesystems import LocalFileSystem, WritableFileSystem
 
+from prefect_videogen._extras import EXTRA_BLOCK_TYPES, require_extra
 from prefect_videogen.exceptions import InvalidRequestError, StorageError
 from prefect_videogen.settings import current_settings
 
@@ -304,6 +305,8 @@ def _parse_reference(value: str) -> tuple[str, str] | None:
         InvalidRequestError: `value` has the shape `slug/name` but `slug` is no block type.
     """
     match = _BLOCK_REF.match(value)
+    if match is not None and (extra := EXTRA_BLOCK_TYPES.get(match.group(1))):
+        require_extra(extra, f"The {match.group(1)} block {value!r}")
     if match is None:
         return None
     slug = match.group(1)

@@ -342,7 +342,8 @@ def _wait(client: Any, record: JobRecord, progress: bool, options: dict[str, Any
         done = client.wait(
             record.job_id,
             model=record.model,
-            on_update=ProgressReporter(record, detailed=progress),
+            on_update=(reporter := ProgressReporter(record, detailed=progress)),
+            on_tick=reporter.tick,
             **options,
         )
     except VideoGenerationFailed as exc:
@@ -357,7 +358,8 @@ async def _await(
         done = await client.wait(
             record.job_id,
             model=record.model,
-            on_update=AsyncProgressReporter(record, detailed=progress),
+            on_update=(reporter := AsyncProgressReporter(record, detailed=progress)),
+            on_tick=reporter.tick,
             **options,
         )
     except VideoGenerationFailed as exc:

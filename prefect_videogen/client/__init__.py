@@ -241,6 +241,7 @@ class VideoGenClient(_BaseVideoGenClient):
         max_interval: float = 15.0,
         on_update: Callable[[VideoJob], None] | None = None,
         unknown_timeout: float | None = UNKNOWN_TIMEOUT,
+        on_tick: Callable[[VideoJob | None], None] | None = None,
     ) -> VideoJob:
         """Poll until the job completes.
 
@@ -258,6 +259,8 @@ class VideoGenClient(_BaseVideoGenClient):
             unknown_timeout: Seconds the job may keep answering status `unknown`; None
                 for no limit. A new-api gateway says `unknown` for a task its poller has
                 not started yet (a queued job), and DashScope for an id it does not know.
+            on_tick: Called after every poll, changed or not, with the last job seen (None
+                before the first answer): for a heartbeat log line while nothing changes.
 
         Returns:
             The completed job.
@@ -278,6 +281,7 @@ class VideoGenClient(_BaseVideoGenClient):
             min_interval=min_interval,
             max_interval=max_interval,
             unknown_timeout=unknown_timeout,
+            on_tick=on_tick,
         )
         while True:
             try:
@@ -552,6 +556,7 @@ class AsyncVideoGenClient(_BaseVideoGenClient):
         max_interval: float = 15.0,
         on_update: Callable[[VideoJob], Awaitable[None] | None] | None = None,
         unknown_timeout: float | None = UNKNOWN_TIMEOUT,
+        on_tick: Callable[[VideoJob | None], None] | None = None,
     ) -> VideoJob:
         """Poll until the job completes; see `VideoGenClient.wait`.
 
@@ -566,6 +571,7 @@ class AsyncVideoGenClient(_BaseVideoGenClient):
             min_interval=min_interval,
             max_interval=max_interval,
             unknown_timeout=unknown_timeout,
+            on_tick=on_tick,
         )
         while True:
             try:
