@@ -1,40 +1,28 @@
-"""Cache policy of the submit task: the same request is never paid for twice.
+"""Request normalization and submission keys; the submission ledger builds on them.
 
-`submit_video` is cached on a digest of
+Since the submission ledger (`prefect_videogen.ledger`) decides alone whether to POST, the
+tasks use no Prefect cache policy any more. What stays here:
 
-- the request after the model family has validated and normalized it (so `size=None` and
-  the model's default size are the same request; images count by content hash);
-- the `attempt` number (pass `attempt=1` to pay for a new job when the old one failed or
-  expired);
-- the credentials' `base_url` (the same request on another server is another job).
-
-The API key is never part of the key: rotating a key does not resubmit anything, and the
-key cannot leak through cache records. (The flip side: two accounts on the same `base_url`
-share cache entries.)
-
-Results are persisted as JSON in Prefect's result storage, so a rerun, a flow retry, or a
-rerun after a crash in a new process finds the job id instead of submitting again. For runs
-on several machines, point `PREFECT_RESULTS_DEFAULT_STORAGE_BLOCK` at shared storage.
-
-Isolation is `SERIALIZABLE` with a file lock per key (`SubmitLockManager`), so two runs of
-the same request on one host at the same time cannot both submit: the second waits, then
-reads the first one's job.
+- `normalize_request`: validate a request with its model family (typed errors naming the
+  field, before any network call) and return it normalized;
+- `submit_cache_key` / `normalized_cache_key`: the ledger key of a submission: the
+  normalized request's fingerprint + `attempt` + `base_url` + the account scope (the
+  credentials' `account` label, else a non-reversible fingerprint of the key);
+- `SubmitCachePolicy`: the same key as a Prefect cache policy, for your own tasks;
+- `SubmitLockManager`: the file lock manager of `prefect_videogen.locks` (dead-holder
+  takeover, wait logs), under its former name.
 """
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from functools import partial
-from pathlib import Path
 from typing import Any
 
 from prefect.cache_policies import CachePolicy
-from prefect.locking.filesystem import FileSystemLockManager
 
 from prefect_videogen.exceptions import InvalidRequestError
-from prefect_videogen.settings import current_settings
+from prefect_videogen.ledger import submission_key
+from prefect_videogen.locks import FileLockManager
 
 __all__ = [
     "SUBMIT_CACHE_POLICY",
@@ -44,9 +32,6 @@ __all__ = [
     "normalized_cache_key",
     "submit_cache_key",
 ]
-
-#: Bump when the meaning of a cached submit result changes.
-CACHE_NAMESPACE = "prefect-videogen/submit/v1"
 
 
 def normalize_request(request: Any) -> tuple[Any, Any]:
@@ -67,8 +52,10 @@ def normalize_request(request: Any) -> tuple[Any, Any]:
     return family.validate(request), family
 
 
-def submit_cache_key(request: Any, *, attempt: int = 0, base_url: str = "") -> str:
-    """The cache key of a submission: normalized request fingerprint + attempt + base URL.
+def submit_cache_key(
+    request: Any, *, attempt: int = 0, base_url: str = "", account: str = "anonymous"
+) -> str:
+    """The ledger key of a submission: fingerprint + attempt + base URL + account scope.
 
     Example:
         ```python
@@ -80,19 +67,18 @@ def submit_cache_key(request: Any, *, attempt: int = 0, base_url: str = "") -> s
         ```
     """
     normalized, _ = normalize_request(request)
-    return _digest(normalized, attempt, base_url)
+    return submission_key(normalized.fingerprint(), attempt, base_url, account)
 
 
 def normalized_cache_key(normalized: Any, credentials: Any, attempt: int = 0) -> str:
     """`submit_cache_key` of a request `normalize_request` already returned, for a call with
-    these credentials (only their `base_url` counts). Saves validating the request again."""
+    these credentials (their `base_url` and account scope; never the key itself)."""
     base_url = getattr(credentials, "base_url", None)
-    return _digest(normalized, attempt, str(base_url) if base_url else "")
-
-
-def _digest(normalized: Any, attempt: int, base_url: str) -> str:
-    material = f"{CACHE_NAMESPACE}|{normalized.fingerprint()}|{int(attempt)}|{base_url.rstrip('/')}"
-    return hashlib.sha256(material.encode()).hexdigest()
+    scope = getattr(credentials, "account_scope", None)
+    account = scope() if callable(scope) else "anonymous"
+    return submission_key(
+        normalized.fingerprint(), attempt, str(base_url) if base_url else "", account
+    )
 
 
 @dataclass
@@ -130,16 +116,8 @@ class SubmitCachePolicy(CachePolicy):
             return None
 
 
-class SubmitLockManager(FileSystemLockManager):
-    """Prefect's `FileSystemLockManager`, made safe for a submit that must not run twice.
-
-    Differences from the base class:
-
-    - every lock expires after `hold_seconds`, so a lock left by a crashed process blocks
-      a rerun for a while, not forever;
-    - a lock file caught half-written counts as held (the base class raises on it);
-    - the async acquire waits in a worker thread, so a contended lock cannot block the
-      event loop that the holder needs to finish.
+class SubmitLockManager(FileLockManager):
+    """The submission lock manager under its former name: see `prefect_videogen.locks`.
 
     Example:
         ```python
@@ -152,71 +130,14 @@ class SubmitLockManager(FileSystemLockManager):
         ```
     """
 
-    def __init__(self, lock_files_directory: Path, hold_seconds: float = 600.0) -> None:
-        super().__init__(lock_files_directory)
-        self.hold_seconds = hold_seconds
-
-    def acquire_lock(
-        self,
-        key: str,
-        holder: str,
-        acquire_timeout: float | None = None,
-        hold_timeout: float | None = None,
-    ) -> bool:
-        """Acquire the lock for `key`, waiting for another holder; it expires by itself."""
-        return super().acquire_lock(
-            key,
-            holder,
-            acquire_timeout,
-            hold_timeout if hold_timeout is not None else self.hold_seconds,
-        )
-
-    async def aacquire_lock(
-        self,
-        key: str,
-        holder: str,
-        acquire_timeout: float | None = None,
-        hold_timeout: float | None = None,
-    ) -> bool:
-        """Async twin of `acquire_lock` (waits in a worker thread)."""
-        import anyio
-
-        return await anyio.to_thread.run_sync(
-            partial(self.acquire_lock, key, holder, acquire_timeout, hold_timeout)
-        )
-
-    def _get_lock_info(self, key: str, use_cache: bool = True) -> Any:
-        try:
-            return super()._get_lock_info(key, use_cache=use_cache)
-        except ValueError:  # created but not yet written by its holder
-            path = self._lock_path_for_key(key)
-            try:
-                created = datetime.fromtimestamp(path.stat().st_mtime, UTC)
-            except FileNotFoundError:
-                return None
-            return {
-                "holder": "",
-                "expiration": created + timedelta(seconds=self.hold_seconds),
-                "path": path,
-            }
-
-
-def _lock_dir() -> Path:
-    settings = current_settings()
-    if settings.lock_dir is not None:
-        return settings.lock_dir
-    from prefect.settings import get_current_settings
-
-    return Path(get_current_settings().home) / "videogen-locks"
-
 
 def _default_policy() -> SubmitCachePolicy:
-    settings = current_settings()
+    from prefect_videogen._prefect import submission_lock_manager
+
     return SubmitCachePolicy().configure(
-        isolation_level="SERIALIZABLE",
-        lock_manager=SubmitLockManager(_lock_dir(), hold_seconds=settings.lock_hold_seconds),
+        isolation_level="SERIALIZABLE", lock_manager=submission_lock_manager()
     )
 
 
-#: The policy `submit_video` / `asubmit_video` use.
+#: A `SubmitCachePolicy` with the submission lock manager, for your own submit tasks.
 SUBMIT_CACHE_POLICY: SubmitCachePolicy = _default_policy()

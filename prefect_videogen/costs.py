@@ -46,6 +46,7 @@ from typing import Any
 from prefect.blocks.core import Block
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from prefect_videogen import _prefect
 from prefect_videogen.exceptions import BudgetExceededError, InvalidRequestError
 
 __all__ = [
@@ -425,7 +426,7 @@ def load_price_table(source: Any = None) -> PriceTable:
         return cached[2]
     name = text.split("/", 1)[1] if "/" in text else text
     try:
-        block = VideoGenPriceTable.load(name, _sync=True)
+        block = _prefect.call_sync(VideoGenPriceTable.load, name)
     except ValueError as exc:
         raise InvalidRequestError(
             "price_table",
@@ -857,7 +858,7 @@ class DailyBudget:
         """The day's tally (UTC), without locking."""
         from prefect.variables import Variable
 
-        return self._read(Variable.get(self.variable, default=None, _sync=True))
+        return self._read(_prefect.call_sync(Variable.get, self.variable, default=None))
 
     async def aspent_today(self) -> float:
         """Async twin of `spent_today`."""
@@ -929,18 +930,14 @@ class DailyBudget:
 def _paid(normalized: Any, credentials: Any, attempt: int) -> bool:
     """Whether a job for this request exists from an earlier run (so it costs nothing now).
 
-    The one place costs asks the submit cache "was this paid for already?"; it reads the
-    record `submit_video` persists under the request's cache key. Best effort: any error
+    The one place costs asks "was this paid for already?": the submission ledger's job
+    record for this request, attempt and account. Best effort: any error
     reading the store answers False (the estimate then counts the video, erring high).
     """
     try:
-        from prefect.results import get_result_store
+        from prefect_videogen.ledger import SubmissionLedger
 
-        from prefect_videogen.caching import normalized_cache_key
-        from prefect_videogen.tasks import submit_video
-
-        store = get_result_store().update_for_task(submit_video, _sync=True)
-        return bool(store.exists(normalized_cache_key(normalized, credentials, attempt)))
+        return SubmissionLedger(credentials).lookup(normalized, attempt) is not None
     except Exception:
         return False
 
@@ -961,7 +958,7 @@ def _sidecars(where: Any) -> Iterator[bytes]:
         if not re.fullmatch(r"[a-z0-9][a-z0-9-]*/[^/]+", text) or path.exists():
             raise InvalidRequestError("path", f"{text!r} is not a folder")
         try:
-            block = Block.load(text, _sync=True)
+            block = _prefect.load_block(text)
         except Exception as exc:
             raise InvalidRequestError(
                 "path", f"{text!r} is neither a folder nor a saved storage block ({exc})"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 import httpx
@@ -82,6 +83,45 @@ class VideoGenCredentials(CredentialsBlock):
         ),
     )
 
+    account: str | None = Field(
+        default=None,
+        title="Account",
+        description=(
+            "A label of the account the key belongs to (e.g. team-a). Submissions are "
+            "remembered per account: with a label, rotating the key reuses earlier jobs; "
+            "without one, a non-reversible fingerprint of the key names the account."
+        ),
+    )
+    idempotent_retries: bool = Field(
+        default=False,
+        title="Idempotent Retries",
+        description=(
+            "The server honours Idempotency-Key, so a submission whose answer was lost "
+            "(5xx, timeout, dropped connection) may be resent with the same key. Most "
+            "gateways ignore the header: leave False unless the provider documents it."
+        ),
+    )
+
+    def account_scope(self) -> str:
+        """Which account submissions are remembered under: the `account` label, or a
+        non-reversible fingerprint of the API key (`key-` + 16 hex digits).
+
+        Example:
+            ```python
+            from prefect_videogen.credentials import VideoGenCredentials
+
+            print(VideoGenCredentials(api_key="sk-one", account="team-a").account_scope())
+            ```
+        """
+        if self.account:
+            return f"account:{self.account.strip()}"
+        if self.api_key is None or not self.api_key.get_secret_value().strip():
+            return "anonymous"
+        material = (
+            b"prefect-videogen/account-scope|" + self.api_key.get_secret_value().strip().encode()
+        )
+        return "key-" + hashlib.sha256(material).hexdigest()[:16]
+
     def _client_options(self) -> dict[str, Any]:
         headers = self.extra_headers.get_secret_value() if self.extra_headers else None
         return {
@@ -90,6 +130,7 @@ class VideoGenCredentials(CredentialsBlock):
             "headers": {str(k): str(v) for k, v in headers.items()} if headers else None,
             "timeout": httpx.Timeout(self.timeout, connect=self.connect_timeout),
             "max_retries": self.max_retries,
+            "idempotent_retries": self.idempotent_retries,
         }
 
     def get_client(self) -> VideoGenClient:

@@ -19,7 +19,7 @@ VideoGenError
 │   ├── ServerError            5xx; `retry_after` as well when a 503 sends one
 │   └── UnexpectedContentError a download answered 2xx with something else (HTML, 0 bytes, ...)
 ├── APIConnectionError         the request did not reach the server or no answer came back
-├── SubmissionUncertainError   a create request was sent but no answer came back: a job may exist
+├── SubmissionUncertainError   a create was sent, no usable answer came back: a job may exist
 ├── VideoGenerationFailed      the job ended in `failed`; carries the provider's code and message
 ├── VideoTimeoutError          the job did not finish within the allowed wait
 │   └── VideoStatusUnknownError  the server kept saying status `unknown` for too long
@@ -226,11 +226,21 @@ class APIConnectionError(VideoGenError):
 
 
 class SubmissionUncertainError(VideoGenError):
-    """A create request was sent but no answer came back, so a paid job may exist.
+    """A create request was sent but no usable answer came back, so a paid job may exist.
 
-    It is never retried automatically. Look for the job with `client.list()` before
-    submitting again.
+    Raised for a 5xx answer to a create (500, 502, 503, 504: the server may have created the
+    job before failing), a read timeout or a dropped connection after sending, and by the
+    submission ledger when a rerun finds a submission without its job. It is never retried
+    automatically, by the client or by a task. Look for the job (`client.list()` on OpenAI,
+    else the provider's console) before paying again deliberately with a new `attempt`.
+
+    Attributes:
+        status_code: The HTTP status of the answer, when there was one.
     """
+
+    def __init__(self, message: str, *, status_code: int | None = None) -> None:
+        self.status_code = status_code
+        super().__init__(message)
 
 
 class VideoGenerationFailed(VideoGenError):

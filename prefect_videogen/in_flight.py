@@ -1,8 +1,14 @@
-"""Jobs still generating in a flow run, so a cancelled or crashed run can delete them.
+"""Jobs still generating in a flow run, so a run a user cancels can delete them.
+
+A remote job is paid for. Only a user's cancellation (the flow run's state is Cancelling,
+as `prefect flow-run cancel` or the UI set it) deletes it. A SIGTERM without one (a
+container stop, `timeout`), Ctrl-C or a crash keeps it: the submission ledger has its
+record, so a rerun picks the same job up and stores its video.
 
 `track_in_flight` marks a job as in flight while its wait runs; `cancel_in_flight_jobs` is
-the `on_cancellation` / `on_crashed` hook that deletes what is left (best effort, logged).
-Nothing here sees an API key other than through the credentials block's client.
+the `on_cancellation` hook that deletes what is left (best effort, logged). Used as an
+`on_crashed` hook it only logs that the jobs were kept. Nothing here sees an API key other
+than through the credentials block's client.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from typing import Any
 
 from prefect.context import FlowRunContext
 
+from prefect_videogen import _prefect
 from prefect_videogen.credentials import VideoGenCredentials
 from prefect_videogen.records import JobRecord
 from prefect_videogen.reporting import get_logger
@@ -34,11 +41,12 @@ def _flow_run_id() -> str | None:
 def track_in_flight(record: JobRecord, credentials: VideoGenCredentials) -> Iterator[None]:
     """Remember `record` as in flight for the current flow run while the body runs.
 
-    When the body ends by cancellation or interruption (Prefect's `TerminationSignal` when a
-    runner or worker cancels the run, `KeyboardInterrupt`, `asyncio.CancelledError`: a
-    `BaseException` that is not an `Exception`), the remote job is deleted right here, in the
+    When the body ends by an interruption (Prefect's `TerminationSignal`, `KeyboardInterrupt`,
+    `asyncio.CancelledError`: a `BaseException` that is not an `Exception`) and the flow run
+    is Cancelling (a user cancelled it), the remote job is deleted right here, in the
     process that knows it: a served or deployed run's cancellation hooks run in another
-    process. Jobs of runs killed outright stay registered for the crash hook.
+    process. Any other interruption (SIGTERM from a container stop or `timeout`, Ctrl-C)
+    keeps the job and says so: a rerun reuses it.
 
     Example:
         ```python
@@ -61,7 +69,11 @@ def track_in_flight(record: JobRecord, credentials: VideoGenCredentials) -> Iter
         raise
     except BaseException as interruption:
         _forget(run_id, record.job_id)
-        _delete_remote_job(record, credentials, get_logger(), type(interruption).__name__)
+        why = type(interruption).__name__
+        if _prefect.flow_run_is_cancelling(run_id):
+            _delete_remote_job(record, credentials, get_logger(), f"{why} (run cancelled)")
+        else:
+            _keep_remote_job(record, get_logger(), why)
         raise
     else:
         _forget(run_id, record.job_id)
@@ -84,6 +96,18 @@ def _delete_remote_job(
         )
 
 
+def _keep_remote_job(record: JobRecord, logger: Any, why: str) -> None:
+    logger.warning(
+        "Kept video job %s (%s, attempt %d), still generating at %s: it is paid for and "
+        "recorded, so a rerun of the same request picks it up; cancel the flow run to "
+        "delete jobs instead",
+        record.job_id,
+        record.model,
+        record.attempt,
+        why,
+    )
+
+
 def _forget(run_id: str, job_id: str) -> None:
     with _in_flight_lock:
         jobs = _in_flight.get(run_id, {})
@@ -93,13 +117,13 @@ def _forget(run_id: str, job_id: str) -> None:
 
 
 def cancel_in_flight_jobs(flow: Any, flow_run: Any, state: Any) -> None:
-    """Flow hook: delete the jobs this flow run was still waiting for (best effort).
+    """Flow hook: when a user cancelled the run, delete the jobs it was still waiting for.
 
-    Used as `on_cancellation` and `on_crashed` hook of the flows here; add it to your own
-    flows that call the tasks the same way. Each deletion (or failure to delete) is logged.
-    It knows the jobs of runs in this process. When a runner or worker cancels a run, the
-    run's own process deletes its jobs as the termination signal reaches it (see
-    `track_in_flight`); only a run killed without warning (SIGKILL) leaves its jobs generating.
+    Used as `on_cancellation` hook of the flows here (and as `on_crashed`, where it only
+    logs that the jobs were kept for a rerun); add it to your own flows that call the tasks
+    the same way. Each deletion (or failure to delete) is logged. It knows the jobs of runs
+    in this process. When a runner or worker cancels a run, the run's own process deletes
+    its jobs as the termination signal reaches it (see `track_in_flight`).
 
     Example:
         ```python
@@ -115,5 +139,9 @@ def cancel_in_flight_jobs(flow: Any, flow_run: Any, state: Any) -> None:
     logger = flow_run_logger(flow_run=flow_run, flow=flow)
     with _in_flight_lock:
         jobs = _in_flight.pop(str(flow_run.id), {})
+    cancelled = state.is_cancelled() or state.is_cancelling()
     for record, credentials in jobs.values():
-        _delete_remote_job(record, credentials, logger, f"the flow run became {state.name}")
+        if cancelled:
+            _delete_remote_job(record, credentials, logger, f"the flow run became {state.name}")
+        else:
+            _keep_remote_job(record, logger, f"the flow run became {state.name}")

@@ -34,9 +34,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from prefect.blocks.core import Block
 from pydantic import ValidationError
 
+from prefect_videogen import _prefect
 from prefect_videogen.credentials import VideoGenCredentials
 from prefect_videogen.exceptions import (
     APIConnectionError,
@@ -104,7 +104,7 @@ def resolve_credentials(credentials: VideoGenCredentials | str | None) -> VideoG
         )
     name = _credentials_name(credentials)
     try:
-        return VideoGenCredentials.load(name, _sync=True)
+        return _prefect.call_sync(VideoGenCredentials.load, name)
     except ValueError as exc:
         raise _missing_credentials(name, exc) from None
 
@@ -134,9 +134,8 @@ def _block_image_ref(value: str) -> tuple[str, str, str] | None:
 
 
 def _read_block_image(slug: str, name: str, path: str) -> ImageInput:
-    block = Block.load(f"{slug}/{name}", _sync=True)
-    reader = block.read_path
-    data = reader(path, _sync=True) if hasattr(reader, "aio") else reader(path)
+    block = _prefect.load_block(f"{slug}/{name}")
+    data = _prefect.call_block(block, "read_path", path)
     return ImageInput.from_bytes(data, filename=Path(path).name)
 
 

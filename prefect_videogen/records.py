@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from prefect_videogen.costs import CostEstimate
+from prefect_videogen.costs import CostEstimate, record_estimate
 from prefect_videogen.models import VideoStatus
 
 __all__ = ["JobRecord", "StoredVideo", "Timings", "VideoProbe"]
@@ -97,6 +97,72 @@ class JobRecord(BaseModel):
         default=None, description="What the job was expected to cost (prefect_videogen.costs)."
     )
 
+    @classmethod
+    def submitted(cls, job: Any, request: Any, family: Any, attempt: int) -> JobRecord:
+        """The record of a job the server just accepted for a normalized request.
+
+        Example:
+            ```python
+            record = JobRecord.submitted(job, normalized, family, attempt=0)
+            ```
+        """
+        return cls(
+            job_id=job.id,
+            model=request.model,
+            family=family.name,
+            mode=request.mode,
+            fingerprint=request.fingerprint(),
+            attempt=attempt,
+            status=job.status,
+            progress=job.progress,
+            request=request.summary(),
+            submitted_at=utcnow(),
+            result_url=job.url,
+            estimated_cost=record_estimate(request),
+        )
+
+    @classmethod
+    def of(cls, job: JobRecord | dict[str, Any] | str, model: str | None = None) -> JobRecord:
+        """A record from what a caller passed: a record, its dict, or a bare job id.
+
+        Raises:
+            InvalidRequestError: `job` is none of those.
+        """
+        from prefect_videogen.exceptions import InvalidRequestError
+
+        if isinstance(job, JobRecord):
+            return job
+        if isinstance(job, dict):
+            return cls.model_validate(job)
+        if isinstance(job, str) and job:
+            return cls(job_id=job, model=model or "unknown")
+        raise InvalidRequestError(
+            "job", value=type(job).__name__, allowed="a JobRecord or a job id"
+        )
+
+    def finished(self, job: Any) -> JobRecord:
+        """This record updated with the finished job the server returned."""
+        return self.model_copy(
+            update={
+                "status": job.status,
+                "progress": job.progress,
+                "finished_at": utcnow(),
+                "result_url": job.url or self.result_url,
+                "model": self.model if self.model != "unknown" else (job.model or "unknown"),
+            }
+        )
+
+    def failed(self, code: str | None, message: str | None) -> JobRecord:
+        """This record marked failed with the provider's code and message."""
+        return self.model_copy(
+            update={
+                "status": VideoStatus.FAILED,
+                "finished_at": utcnow(),
+                "error_code": code,
+                "error_message": message,
+            }
+        )
+
     @property
     def expected_seconds(self) -> int | None:
         """The duration the request asked for, if it says."""
@@ -171,3 +237,51 @@ class StoredVideo(BaseModel):
         default=None,
         description="What the video was expected to cost when it was submitted (our price table).",
     )
+
+    @classmethod
+    def stored(
+        cls,
+        record: JobRecord,
+        *,
+        storage: str,
+        path: str,
+        location: str,
+        uri: str,
+        sidecar_path: str,
+        content: Any,
+        probe: VideoProbe | None,
+        download_seconds: float,
+    ) -> StoredVideo:
+        """The record of `record`'s video, stored at `location` (pure: no I/O).
+
+        `content` is what the client's download returned (size, sha256, content type).
+        """
+        return cls(
+            job_id=record.job_id,
+            model=record.model,
+            family=record.family,
+            mode=record.mode,
+            fingerprint=record.fingerprint,
+            attempt=record.attempt,
+            storage=storage,
+            path=path,
+            location=location,
+            uri=uri,
+            sidecar_path=sidecar_path,
+            size_bytes=content.size,
+            sha256=content.sha256,
+            content_type=content.content_type,
+            probe=probe,
+            timings=Timings(
+                submitted_at=record.submitted_at,
+                finished_at=record.finished_at,
+                stored_at=utcnow(),
+                download_seconds=round(download_seconds, 3),
+            ),
+            request=record.request,
+            estimated_cost=record.estimated_cost,
+        )
+
+    def sidecar_bytes(self) -> bytes:
+        """The sidecar JSON written next to the video."""
+        return self.model_dump_json(indent=2).encode()

@@ -69,7 +69,8 @@ class VideoGenSettings(PrefectBaseSettings):
     lock_hold_seconds: float = Field(
         default=600.0,
         description=(
-            "How long a submit lock left by a crashed process blocks others before it expires."
+            "How long a submit lock expires after; a lock whose holder process on this "
+            "host is gone is taken over at once, so this matters for other hosts only."
         ),
     )
     price_table: str | None = Field(

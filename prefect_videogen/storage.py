@@ -51,6 +51,7 @@ from typing import Any, Literal
 from prefect.blocks.core import Block, UnknownBlockType
 from prefect.filesystems import LocalFileSystem, WritableFileSystem
 
+from prefect_videogen import _prefect
 from prefect_videogen._extras import EXTRA_BLOCK_TYPES, require_extra
 from prefect_videogen.exceptions import InvalidRequestError, StorageError
 from prefect_videogen.settings import current_settings
@@ -335,7 +336,7 @@ def _load_block(reference: str) -> Any:
     from prefect.exceptions import ObjectNotFound
 
     try:
-        return Block.load(reference, _sync=True)
+        return _prefect.load_block(reference)
     except (ValueError, ObjectNotFound) as exc:
         raise _missing_block(reference, exc) from None
 
@@ -502,13 +503,7 @@ def call_block(block: Any, name: str, *args: Any) -> Any:
         call_block(LocalFileSystem(basepath="videos"), "write_path", "a.txt", b"hi")
         ```
     """
-    from prefect.utilities.asyncutils import run_coro_as_sync
-
-    method = getattr(block, name)
-    result = method(*args, _sync=True) if hasattr(method, "aio") else method(*args)
-    if inspect.isawaitable(result):
-        result = run_coro_as_sync(result)
-    return result
+    return _prefect.call_block(block, name, *args)
 
 
 async def _acall(block: Any, name: str, *args: Any) -> Any:
@@ -522,7 +517,7 @@ async def _acall(block: Any, name: str, *args: Any) -> Any:
     if inspect.iscoroutinefunction(method):
         return await method(*args)
     if hasattr(method, "aio"):
-        return await anyio.to_thread.run_sync(lambda: method(*args, _sync=True))
+        return await anyio.to_thread.run_sync(lambda: _prefect.call_sync(method, *args))
     return await anyio.to_thread.run_sync(lambda: method(*args))
 
 

@@ -366,13 +366,11 @@ def test_create_is_never_resent_after_an_ambiguous_failure(make_client, failure)
     "failure",
     [
         respond(429, {"error": {"message": "Rate limit"}}, headers={"Retry-After": "1"}),
-        respond(503, {"error": {"message": "overloaded", "type": "server_error"}}),
-        respond(500, {"code": "fail_to_fetch_task", "message": "upstream 500", "data": None}),
         httpx.ConnectError("connection refused"),
         httpx.ConnectTimeout("connect timed out"),
         httpx.PoolTimeout("pool exhausted"),
     ],
-    ids=["429", "503", "gateway-500", "ConnectError", "ConnectTimeout", "PoolTimeout"],
+    ids=["429", "ConnectError", "ConnectTimeout", "PoolTimeout"],
 )
 def test_create_is_retried_when_surely_not_accepted(make_client, failure):
     server = Server(failure, respond())
@@ -382,6 +380,46 @@ def test_create_is_retried_when_surely_not_accepted(make_client, failure):
 
     assert job.id == "video_1"
     assert len(server.requests) == 2
+
+
+NGINX_502 = "<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>"
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        respond(500, {"error": {"message": "server_error", "type": "server_error"}}),
+        respond(502, text=NGINX_502, headers={"content-type": "text/html"}),
+        respond(503, {"error": {"message": "overloaded", "type": "server_error"}}),
+        respond(500, {"code": "fail_to_fetch_task", "message": "upstream 500", "data": None}),
+        httpx.ReadTimeout("read timed out"),
+        httpx.RemoteProtocolError("peer closed connection"),
+    ],
+    ids=["500", "502-html", "503", "gateway-500", "ReadTimeout", "dropped"],
+)
+def test_create_is_not_resent_when_the_server_may_have_accepted_it(make_client, failure):
+    # Any failure after the body was sent may follow the job's creation: never resent.
+    server = Server(failure, respond())
+    client = make_client(server, max_retries=3)
+
+    with pytest.raises(SubmissionUncertainError) as caught:
+        client.create(t2v(), idempotency_key="k-1")
+
+    assert len(server.requests) == 1
+    assert "job may have been created" in str(caught.value)
+
+
+def test_create_is_resent_with_its_key_when_the_server_honours_idempotency(make_client):
+    server = Server(respond(503, {"error": {"message": "overloaded"}}), respond())
+    client = make_client(server, idempotent_retries=True)
+
+    assert client.create(t2v(), idempotency_key="k-1").id == "video_1"
+    assert [r.headers["Idempotency-Key"] for r in server.requests] == ["k-1", "k-1"]
+    # Without a key there is nothing for the server to deduplicate on: not resent.
+    server = Server(respond(503, {"error": {"message": "overloaded"}}), respond())
+    with pytest.raises(SubmissionUncertainError):
+        make_client(server, idempotent_retries=True).create(t2v())
+    assert len(server.requests) == 1
 
 
 def test_create_is_not_resent_after_a_gateway_timeout(make_client):
@@ -940,9 +978,10 @@ def test_dropped_create_answer_is_never_resubmitted():
     assert stats["submissions"] == 1  # the job exists: resending would have paid twice
 
 
-def test_create_retried_after_503_and_429_makes_one_job(delays):
+def test_create_retried_after_429s_makes_one_job(delays):
+    # 429 is the only answer that proves no job was made (a 5xx may follow its creation).
     with run_emulator(dialect="openai", latency=0.3, fps=4) as base_url:
-        set_faults(base_url, create={"script": ["503", "429"]}, retry_after=1.0)
+        set_faults(base_url, create={"script": ["429", "429"]}, retry_after=1.0)
         with VideoGenClient(base_url, "sk-emulator", backoff=Backoff(sleep=delays.append)) as c:
             job = c.create(t2v())
         stats = get_stats(base_url)

@@ -160,28 +160,32 @@ def test_submit_is_cached_and_attempt_resubmits(make_emulator, isolated_results)
     assert creates(base_url) == 1
     # The server's idempotency replay was not needed either: no create request was sent.
     assert get_stats(base_url)["idempotent_replays"] == 0
-    # The cached result is plain JSON (a new process reads it back; see tests/reliability).
-    (record,) = [json.loads(p.read_text()) for p in isolated_results.iterdir() if p.is_file()]
-    assert first.job_id in json.dumps(record) and "sk-emulator" not in json.dumps(record)
+    # The ledger's records are plain JSON (a new process reads them back; see
+    # tests/reliability): the intent written before the create, and the job record.
+    records = [json.loads(p.read_text()) for p in isolated_results.iterdir() if p.is_file()]
+    assert len(records) == 2
+    assert any(first.job_id in json.dumps(record) for record in records)
+    assert "sk-emulator" not in json.dumps(records)
 
     retry = submit_only(request, creds(base_url), attempt=1)
     assert retry.job_id != first.job_id and retry.attempt == 1
     assert creates(base_url) == 2
 
 
-def test_cache_key_uses_the_normalized_request_not_the_api_key(make_emulator):
+def test_ledger_key_uses_the_normalized_request_and_account_not_the_api_key(make_emulator):
     base_url = make_emulator()
 
     @flow
     def submit_only(request, credentials):
         return submit_video(request, credentials)
 
-    first = submit_only(VideoRequest(model="sora-2", prompt="a calm sea"), creds(base_url))
-    # Same request once the family fills its defaults (4 s, 720x1280); a different key
-    # (the emulator would reject it) must still find the cached job without any request.
+    team = creds(base_url, account="team-a")
+    first = submit_only(VideoRequest(model="sora-2", prompt="a calm sea"), team)
+    # Same request once the family fills its defaults (4 s, 720x1280); a rotated key of the
+    # same account (the emulator would reject it) must still find the job without a request.
     explicit = VideoRequest(model="sora-2", prompt="a calm sea", seconds=4, size="720x1280")
-    other_key = VideoGenCredentials(base_url=base_url, api_key="sk-rotated")
-    assert submit_only(explicit, other_key).job_id == first.job_id
+    rotated = VideoGenCredentials(base_url=base_url, api_key="sk-rotated", account="team-a")
+    assert submit_only(explicit, rotated).job_id == first.job_id
     assert creates(base_url) == 1
 
 
@@ -279,7 +283,8 @@ def test_retry_condition_retries_only_transient_errors(error, retry):
 
 
 def test_submit_retries_transient_errors(make_emulator):
-    base_url = make_emulator(faults={"create": {"script": ["503", "429"]}, "retry_after": 0})
+    # 429 proves no job was made (a 5xx on a create does not: see the next test).
+    base_url = make_emulator(faults={"create": {"script": ["429", "429"]}, "retry_after": 0})
 
     @flow
     def submit_only(request, credentials):

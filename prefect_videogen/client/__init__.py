@@ -9,9 +9,11 @@ sending, sleeping and streaming differ.
 Safety rules they keep:
 
 - A create (or remix) POST is retried only when the server surely did not accept it: the
-  connection could not be opened, or the server answered 429 or 5xx. When the request may
-  have reached the server and no answer came back, `SubmissionUncertainError` is raised and
-  nothing is resent, so a paid job is never submitted twice by accident.
+  connection could not be opened, or the server answered 429. When the request may have
+  reached the server and no usable answer came back (a 5xx, a read timeout, a dropped
+  connection), `SubmissionUncertainError` is raised and nothing is resent, so a paid job is
+  never submitted twice by accident. Only with `idempotent_retries=True` (a server known to
+  honour `Idempotency-Key`) are those resent, with the same key.
 - The API key and extra headers go only to the API's own origin, never to a CDN URL, and
   never appear in exception messages, reprs or logs.
 - Downloads stream to `<destination>.part`, are hashed while writing, fsynced and then
@@ -83,6 +85,9 @@ class VideoGenClient(_BaseVideoGenClient):
         max_retries: Retries after the first attempt for transient failures.
         transport: An httpx transport, e.g. `httpx.MockTransport` in tests.
         backoff: Retry delays and the sleep function (tests pass a recorder).
+        idempotent_retries: The server honours `Idempotency-Key`, so a create whose answer
+            was lost (5xx, timeout, dropped connection) may be resent with the same key.
+            Leave False unless the provider documents it: most gateways ignore the header.
 
     Example:
         ```python
@@ -108,6 +113,7 @@ class VideoGenClient(_BaseVideoGenClient):
         max_retries: int = 3,
         transport: httpx.BaseTransport | None = None,
         backoff: Backoff | None = None,
+        idempotent_retries: bool = False,
     ) -> None:
         super().__init__(
             base_url,
@@ -116,6 +122,7 @@ class VideoGenClient(_BaseVideoGenClient):
             timeout=timeout,
             max_retries=max_retries,
             backoff=backoff,
+            idempotent_retries=idempotent_retries,
         )
         self._http = httpx.Client(
             timeout=self._timeout,
@@ -144,7 +151,11 @@ class VideoGenClient(_BaseVideoGenClient):
             return self._check(response, call)
 
         return retry_call(
-            attempt, max_retries=self.max_retries, backoff=self._backoff, what=call.what
+            attempt,
+            max_retries=self.max_retries,
+            backoff=self._backoff,
+            what=call.what,
+            retryable=self._retryable(call),
         )
 
     def create(self, request: VideoRequest, *, idempotency_key: str | None = None) -> VideoJob:
@@ -447,6 +458,7 @@ class AsyncVideoGenClient(_BaseVideoGenClient):
         max_retries: int = 3,
         transport: httpx.AsyncBaseTransport | None = None,
         backoff: Backoff | None = None,
+        idempotent_retries: bool = False,
     ) -> None:
         super().__init__(
             base_url,
@@ -455,6 +467,7 @@ class AsyncVideoGenClient(_BaseVideoGenClient):
             timeout=timeout,
             max_retries=max_retries,
             backoff=backoff,
+            idempotent_retries=idempotent_retries,
         )
         self._http = httpx.AsyncClient(
             timeout=self._timeout,
@@ -483,7 +496,11 @@ class AsyncVideoGenClient(_BaseVideoGenClient):
             return self._check(response, call)
 
         return await aretry_call(
-            attempt, max_retries=self.max_retries, backoff=self._backoff, what=call.what
+            attempt,
+            max_retries=self.max_retries,
+            backoff=self._backoff,
+            what=call.what,
+            retryable=self._retryable(call),
         )
 
     async def create(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import logging
 import ssl
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -34,6 +34,7 @@ from prefect_videogen.exceptions import (
     SubmissionUncertainError,
     UnsupportedOperationError,
     VideoGenError,
+    is_transient,
 )
 from prefect_videogen.families import ModelFamily, VideoRequest, family_for_model
 from prefect_videogen.families.base import check_remix_prompt
@@ -115,6 +116,7 @@ class _BaseVideoGenClient:
         timeout: float | httpx.Timeout,
         max_retries: int,
         backoff: Backoff | None,
+        idempotent_retries: bool = False,
     ) -> None:
         if not isinstance(base_url, str) or not base_url.startswith(("http://", "https://")):
             raise InvalidRequestError(
@@ -139,6 +141,7 @@ class _BaseVideoGenClient:
             _check_header_value(f"headers.{name}", str(value))
             self._extra_headers[str(name)] = str(value)
         self.max_retries = max_retries
+        self.idempotent_retries = idempotent_retries
         self._backoff = backoff or Backoff()
         self._timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
 
@@ -321,6 +324,21 @@ class _BaseVideoGenClient:
             part.resumable = False
             return APIConnectionError(f"{call.what}: the server refused to resume; restarting")
         return self._error(response, call, kind)
+
+    def _retryable(self, call: _Call) -> Callable[[BaseException], bool]:
+        """Which failures of `call` may be sent again.
+
+        A paid POST whose outcome is unknown (`SubmissionUncertainError`: a 5xx, a read
+        timeout, a dropped connection after sending) is resent only to a server that the
+        credentials say honours `Idempotency-Key` (`idempotent_retries`), and only with a key.
+        """
+        if (
+            call.kind == "submit"
+            and self.idempotent_retries
+            and "Idempotency-Key" in (call.headers or {})
+        ):
+            return lambda exc: is_transient(exc) or isinstance(exc, SubmissionUncertainError)
+        return is_transient
 
     def _build_request(self, call: _Call) -> httpx.Request:
         return self._http.build_request(

@@ -298,11 +298,14 @@ def _error_from_response(
             f"{message}; the provider's copy of the video has expired, submit the job again",
             **details,
         )
-    if kind == "submit" and status == 504:
-        # A gateway timed out waiting for its upstream, which may have accepted the job.
+    if kind == "submit" and status >= 500 and status != 501:
+        # A 5xx after the body was sent says nothing about the job: the server (or the
+        # provider behind a gateway or proxy) may have created it before failing.
         return SubmissionUncertainError(
-            f"{message}. The gateway timed out waiting for the provider, so a job may have "
-            "been created and billed; look for it before submitting again."
+            f"{message}. The server failed after receiving the request, so a job may have "
+            "been created and billed; it was not sent again. Look for it before submitting "
+            "again.",
+            status_code=status,
         )
     if status >= 500 and status != 501:  # 501 Not Implemented will not change on retry
         return ServerError(message, retry_after=_retry_after(response.headers), **details)

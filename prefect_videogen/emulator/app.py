@@ -2,7 +2,8 @@
 
 API (base URL `http://host:port/v1`):
 
-    POST   /v1/videos                      create (JSON or multipart; `Idempotency-Key` honoured)
+    POST   /v1/videos                      create (JSON or multipart; `Idempotency-Key` honoured
+                                           unless `idempotency=False`)
     GET    /v1/videos                      list (`after`, `limit`, `order`)
     GET    /v1/videos/{id}                 retrieve
     DELETE /v1/videos/{id}                 delete
@@ -20,7 +21,10 @@ faults back to the start), `GET|POST /emulator/faults` (replace the FaultConfig)
 
 Every `/v1` route checks `Authorization: Bearer <key>` (constant-time) before anything
 else, then asks the fault injector; a fault on `create` is decided before the body is
-read, so a 429/5xx never creates a job. Image URLs are fetched only from loopback hosts
+read, so a 429/5xx never creates a job; the `accepted_*` faults act after the handler,
+so the job exists and only the answer is lost (a proxy's 502/504 page, a 500/503, a dropped
+connection, an answer later than the client waits). With `per_key_jobs` each key (account)
+sees only its own jobs. Image URLs are fetched only from loopback hosts
 (127.0.0.0/8, localhost, ::1); data: URLs and base64 are decoded in place.
 """
 
@@ -49,7 +53,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from prefect_videogen.emulator.config import EmulatorConfig, FaultConfig
+from prefect_videogen.emulator.config import ACCEPTED_FAULTS, EmulatorConfig, FaultConfig
 from prefect_videogen.emulator.decode import RawRequest, read_body
 from prefect_videogen.emulator.dialects import DIALECTS, Dialect, json_response
 from prefect_videogen.emulator.faults import FaultDecision, FaultInjector
@@ -98,6 +102,22 @@ def _shorten(value: Any) -> Any:
     return value
 
 
+def _account_label(key: bytes) -> str:
+    """A short, non-reversible label of an API key: how stats and jobs name an account."""
+    return "acct-" + hashlib.sha256(key).hexdigest()[:8]
+
+
+def _proxy_page(status: int) -> Response:
+    """The HTML page a reverse proxy (nginx) answers when it loses its upstream's answer."""
+    title = {502: "502 Bad Gateway", 504: "504 Gateway Time-out"}[status]
+    body = (
+        f"<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n"
+        f"<center><h1>{title}</h1></center>\r\n<hr><center>nginx</center>\r\n"
+        "</body>\r\n</html>\r\n"
+    )
+    return Response(body, status_code=status, media_type="text/html")
+
+
 def _fingerprint(raw: RawRequest) -> str:
     doc = {
         "encoding": raw.encoding,
@@ -119,6 +139,8 @@ class Emulator:
         self.store = Store(config)
         self.injector = FaultInjector(config.faults)
         self._key = config.api_key.get_secret_value().encode() if config.api_key else None
+        self._keys = [self._key] if self._key else []
+        self._keys += [k.get_secret_value().encode() for k in config.extra_api_keys]
         self._http: httpx.AsyncClient | None = None
 
     # ------------------------------------------------------------------ plumbing
@@ -127,9 +149,47 @@ class Emulator:
         if self._key is None:
             return None
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() == "bearer" and hmac.compare_digest(token.strip().encode(), self._key):
+        if scheme.lower() == "bearer" and any(
+            hmac.compare_digest(token.strip().encode(), key) for key in self._keys
+        ):
             return None
         return self.dialect.unauthorized()
+
+    def _account(self, request: Request) -> str | None:
+        """The account (a label of the key) a request comes from; None without auth."""
+        if self._key is None:
+            return None
+        token = request.headers.get("authorization", "").partition(" ")[2].strip()
+        return _account_label(token.encode())
+
+    def _visible(self, request: Request, job_id: str | None) -> Job | None:
+        """The job if it exists and (with `per_key_jobs`) belongs to the caller's key."""
+        job = self.store.get(job_id) if job_id else None
+        if job is not None and self.config.per_key_jobs and job.owner != self._account(request):
+            return None
+        return job
+
+    def _idempotency_key(self, request: Request) -> str | None:
+        if not self.config.idempotency:
+            return None  # ignored, as most real servers do
+        return request.headers.get("idempotency-key") or None
+
+    async def _after_accept(
+        self, response: Response, decision: FaultDecision, endpoint: str
+    ) -> Response:
+        """The answer of a request that was served, as an `accepted_*` fault spoils it."""
+        kind = decision.kind
+        if kind == "accepted_slow":
+            await asyncio.sleep(decision.delay)
+            return response
+        if kind == "accepted_drop":
+            return DroppedResponse(response, decision.drop_after)
+        status = int(kind.removeprefix("accepted_"))
+        if status in (502, 504):
+            return _proxy_page(status)
+        return self.dialect.fault(
+            str(status), endpoint=endpoint, retry_after=self.store.faults.retry_after
+        )
 
     async def _fault(self, endpoint: str) -> tuple[Response | None, FaultDecision]:
         decision = self.injector.decide(endpoint)
@@ -161,6 +221,8 @@ class Emulator:
         if fault is not None:
             return fault
         response = await handler(request, decision)
+        if decision.kind in ACCEPTED_FAULTS and not isinstance(response, FileStream):
+            return await self._after_accept(response, decision, endpoint)
         if decision.kind == "drop" and not isinstance(response, FileStream):
             return DroppedResponse(response, decision.drop_after)
         return response
@@ -286,8 +348,7 @@ class Emulator:
     # ------------------------------------------------------------------ job creation
 
     def _replay(self, request: Request, key: str, fingerprint: str) -> Response | None:
-        job_id = self.store.idempotency.get(key)
-        job = self.store.get(job_id) if job_id else None
+        job = self._visible(request, self.store.idempotency.get(key))
         if job is None:
             return None
         if job.fingerprint != fingerprint:
@@ -314,6 +375,7 @@ class Emulator:
         fingerprint: str,
         remixed_from: str | None = None,
         summary: dict[str, Any],
+        owner: str | None = None,
     ) -> Job:
         failure, expiry = self.injector.plan_job()
         now = time.time()
@@ -337,6 +399,7 @@ class Emulator:
             planned_expiry=expiry,
             idempotency_key=key,
             fingerprint=fingerprint,
+            owner=owner,
         )
         self.store.add(job)
         if failure is None:
@@ -389,7 +452,7 @@ class Emulator:
         return await self._serve(request, "create", self._create)
 
     async def _create(self, request: Request, decision: FaultDecision) -> Response:
-        key = request.headers.get("idempotency-key") or None
+        key = self._idempotency_key(request)
         try:
             raw = await read_body(request, max_image_bytes=self.config.max_image_bytes)
             fingerprint = _fingerprint(raw)
@@ -427,6 +490,7 @@ class Emulator:
             key=key,
             fingerprint=fingerprint,
             summary=self._summary(raw, job_request, images, key),
+            owner=self._account(request),
         )
         return self._job_response(request, job, created=True)
 
@@ -435,7 +499,7 @@ class Emulator:
         return await self._serve(request, "remix", self._remix)
 
     async def _remix(self, request: Request, decision: FaultDecision) -> Response:
-        source = self.store.get(request.path_params["video_id"])
+        source = self._visible(request, request.path_params["video_id"])
         if source is None:
             return self.dialect.not_found(request.path_params["video_id"], endpoint="remix")
         state = self.store.state(source, observe=True)
@@ -443,7 +507,7 @@ class Emulator:
             self.dialect.name == "gateway" and source.family != "sora"
         ):
             return self.dialect.bad_state(source, state, "remixed")
-        key = request.headers.get("idempotency-key") or None
+        key = self._idempotency_key(request)
         try:
             raw = await read_body(request, max_image_bytes=self.config.max_image_bytes)
             prompt = parse_remix(raw.fields, dialect=self.dialect.name)
@@ -469,6 +533,7 @@ class Emulator:
             fingerprint=fingerprint,
             remixed_from=source.id,
             summary={**self._summary(raw, job_request, [None, None], key), "remix_of": source.id},
+            owner=self._account(request),
         )
         return self._job_response(request, job, created=True)
 
@@ -477,7 +542,7 @@ class Emulator:
         return await self._serve(request, "retrieve", self._retrieve)
 
     async def _retrieve(self, request: Request, decision: FaultDecision) -> Response:
-        job = self.store.get(request.path_params["video_id"])
+        job = self._visible(request, request.path_params["video_id"])
         if job is None:
             return self.dialect.not_found(request.path_params["video_id"], endpoint="retrieve")
         job.polls += 1
@@ -510,6 +575,9 @@ class Emulator:
                 code="invalid_value",
             )
         jobs = self.store.ordered()
+        if self.config.per_key_jobs:
+            account = self._account(request)
+            jobs = [job for job in jobs if job.owner == account]
         if order == "desc":
             jobs.reverse()
         after = params.get("after")
@@ -530,7 +598,7 @@ class Emulator:
         return await self._serve(request, "delete", self._delete)
 
     async def _delete(self, request: Request, decision: FaultDecision) -> Response:
-        job = self.store.get(request.path_params["video_id"])
+        job = self._visible(request, request.path_params["video_id"])
         if job is None:
             return self.dialect.not_found(request.path_params["video_id"], endpoint="delete")
         self.store.delete(job.id)  # any status: deleting a running job cancels it
@@ -541,7 +609,7 @@ class Emulator:
         return await self._serve(request, "content", self._content)
 
     async def _content(self, request: Request, decision: FaultDecision) -> Response:
-        job = self.store.get(request.path_params["video_id"])
+        job = self._visible(request, request.path_params["video_id"])
         if job is None:
             return self.dialect.not_found(request.path_params["video_id"], endpoint="content")
         state = self.store.state(job, observe=True)

@@ -15,6 +15,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 __all__ = [
+    "ACCEPTED_FAULTS",
     "ENDPOINTS",
     "Dialect",
     "EmulatorConfig",
@@ -26,7 +27,30 @@ __all__ = [
 
 Dialect = Literal["openai", "gateway", "seed"]
 Endpoint = Literal["create", "retrieve", "list", "delete", "remix", "content"]
-FaultKind = Literal["ok", "429", "500", "503", "slow", "drop"]
+FaultKind = Literal[
+    "ok",
+    "429",
+    "500",
+    "503",
+    "slow",
+    "drop",
+    "accepted_500",
+    "accepted_502",
+    "accepted_503",
+    "accepted_504",
+    "accepted_drop",
+    "accepted_slow",
+]
+
+#: Faults that happen AFTER the request was served (on `create`: after the job exists).
+ACCEPTED_FAULTS: tuple[str, ...] = (
+    "accepted_500",
+    "accepted_502",
+    "accepted_503",
+    "accepted_504",
+    "accepted_drop",
+    "accepted_slow",
+)
 
 #: The endpoints faults can be injected on. `content` also covers the gateway/seed `/files/` URLs.
 ENDPOINTS: tuple[str, ...] = ("create", "retrieve", "list", "delete", "remix", "content")
@@ -43,6 +67,12 @@ class EndpointFaults(BaseModel):
     connection. On `create` the job IS created before the connection is dropped (the
     "answer lost" case a client must never resubmit blindly); 429/500/503 on `create` are
     always decided before any job exists.
+
+    The `accepted_*` kinds (script only) serve the request first, so on `create` the job
+    exists and is billed, and then lose the answer: `accepted_500`/`accepted_503` answer
+    the dialect's 5xx error, `accepted_502`/`accepted_504` a reverse proxy's HTML page,
+    `accepted_drop` drops the connection mid-answer, and `accepted_slow` answers only after
+    `slow_seconds` (set it past the client's read timeout).
 
     Example:
         ```python
@@ -71,7 +101,10 @@ class EndpointFaults(BaseModel):
     )
     script: list[FaultKind] = Field(
         default_factory=list,
-        description="Faults of the next requests, in order: 429, 500, 503, drop, slow or ok.",
+        description=(
+            "Faults of the next requests, in order: 429, 500, 503, drop, slow, ok, or one "
+            "of the after-acceptance kinds accepted_500/502/503/504/drop/slow."
+        ),
     )
 
     @model_validator(mode="after")
@@ -244,6 +277,23 @@ class EmulatorConfig(BaseModel):
         description=(
             "gateway only: models the gateway advertises but has no task adaptor for; a "
             "create answers 400 `invalid_api_platform` (new-api issue #6358)."
+        ),
+    )
+    idempotency: bool = Field(
+        default=True,
+        description=(
+            "Honour `Idempotency-Key` (replay the first answer); False ignores the header, "
+            "as most real servers do."
+        ),
+    )
+    extra_api_keys: list[SecretStr] = Field(
+        default_factory=list,
+        description="More accepted Bearer keys, each another account (with `api_key`).",
+    )
+    per_key_jobs: bool = Field(
+        default=False,
+        description=(
+            "A job is visible only to the key that created it (as on OpenAI); others get 404."
         ),
     )
     faults: FaultConfig = Field(default_factory=FaultConfig, description="Injected faults.")

@@ -26,7 +26,7 @@ class InjectedDisconnect(Exception):
 class FaultDecision:
     """What to do with one request."""
 
-    kind: str  # ok | 429 | 500 | 503 | slow | drop
+    kind: str  # ok | 429 | 500 | 503 | slow | drop | accepted_* (see EndpointFaults)
     delay: float = 0.0
     drop_after: int | None = None
 
@@ -67,7 +67,7 @@ class FaultInjector:
                     break
         return FaultDecision(
             kind,
-            delay=faults.slow_seconds if kind == "slow" else 0.0,
+            delay=faults.slow_seconds if kind in ("slow", "accepted_slow") else 0.0,
             drop_after=faults.drop_after_bytes,
         )
 

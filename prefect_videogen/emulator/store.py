@@ -86,6 +86,7 @@ class Job:
     planned_expiry: bool = False
     idempotency_key: str | None = None
     fingerprint: str | None = None
+    owner: str | None = None
     polls: int = 0
     downloads: int = 0
     replays: int = 0
@@ -102,6 +103,7 @@ class Stats:
     """Counters for `GET /emulator/stats`."""
 
     submissions: int = 0
+    by_account: Counter = field(default_factory=Counter)
     polls: int = 0
     downloads: int = 0
     idempotent_replays: int = 0
@@ -155,6 +157,8 @@ class Store:
         if job.idempotency_key is not None:
             self.idempotency[job.idempotency_key] = job.id
         self.stats.submissions += 1
+        if job.owner is not None:
+            self.stats.by_account[job.owner] += 1
 
     def get(self, job_id: str) -> Job | None:
         """The job, or None if unknown or deleted."""
@@ -316,6 +320,7 @@ class Store:
             result = state.result
             jobs[job.id] = {
                 "submissions": 1,
+                "account": job.owner,
                 "idempotent_replays": job.replays,
                 "polls": job.polls,
                 "downloads": job.downloads,
@@ -335,6 +340,7 @@ class Store:
             }
         return {
             "submissions": self.stats.submissions,
+            "submissions_by_account": dict(self.stats.by_account),
             "polls": self.stats.polls,
             "downloads": self.stats.downloads,
             "idempotent_replays": self.stats.idempotent_replays,

@@ -1,0 +1,320 @@
+"""Lock managers that keep two runs of the same request from both submitting it.
+
+`SubmissionLedger` takes a lock per submission key around "look for the job, else POST and
+write it down". Locks follow Prefect's `LockManager` interface
+(`prefect.locking.protocol.LockManager`), so another backend can take this one's place:
+`prefect_videogen._prefect.submission_lock_manager()` is the one place that picks it (a
+Redis lock manager from prefect-redis, chosen by a setting, would plug in there).
+
+`FileLockManager` keeps one small JSON file per key in a directory (the `lock_dir`
+setting, default `$PREFECT_HOME/videogen-locks`):
+
+    {"holder": "...", "host": "build-7", "pid": 4242, "acquired_at": "...", "expiration": "..."}
+
+- A lock whose holder process is gone (same host, pid no longer alive) is taken over at
+  once: a rerun after `kill -9` does not wait for the lock to expire.
+- A lock from another host is trusted until its `expiration` (`lock_hold_seconds`).
+- Waiting on a live holder logs who holds the lock and for how long, every 10 seconds.
+- The async acquire waits in a worker thread, so a contended lock never blocks the event
+  loop the holder may need.
+
+It is a lock for processes on one host (or on hosts sharing the directory); runs on several
+machines also need shared result storage (see `prefect_videogen.ledger`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from prefect.locking.protocol import LockManager
+
+from prefect_videogen.reporting import get_logger
+
+__all__ = ["FileLockManager", "LockInfo", "new_holder"]
+
+#: Seconds between two "still waiting" log lines.
+WAIT_LOG_EVERY = 10.0
+
+_POLL = 0.05
+
+
+def new_holder() -> str:
+    """A holder name that says where it runs: `host:pid:thread:random`.
+
+    Example:
+        ```python
+        from prefect_videogen.locks import new_holder
+
+        print(new_holder())  # e.g. build-7:4242:140213:9f1c...
+        ```
+    """
+    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}:{uuid.uuid4().hex[:8]}"
+
+
+class LockInfo(dict):  # type: ignore[type-arg]
+    """What a lock file says: holder, host, pid, acquired_at, expiration (ISO or None)."""
+
+    @property
+    def expired(self) -> bool:
+        """Whether the lock's `expiration` has passed."""
+        expiration = self.get("expiration")
+        if not expiration:
+            return False
+        try:
+            return datetime.fromisoformat(expiration) < datetime.now(UTC)
+        except ValueError:
+            return True
+
+    @property
+    def holder_is_dead(self) -> bool:
+        """Whether the holder ran on this host and its process is gone."""
+        if self.get("host") != socket.gethostname():
+            return False
+        pid = self.get("pid")
+        if not isinstance(pid, int) or pid <= 0:
+            return False
+        return not _pid_alive(pid)
+
+    def held_for(self) -> float:
+        """Seconds since the lock was taken (0 when unknown)."""
+        try:
+            acquired = datetime.fromisoformat(self["acquired_at"])
+        except (KeyError, TypeError, ValueError):
+            return 0.0
+        return max(0.0, (datetime.now(UTC) - acquired).total_seconds())
+
+    def describe(self) -> str:
+        """`host pid N` of the holder, for log lines."""
+        return f"{self.get('host') or '?'} pid {self.get('pid') or '?'}"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, owned by another user
+        return True
+    except OSError:
+        return True
+    # A zombie (killed, not yet reaped by its parent) holds nothing any more.
+    with contextlib.suppress(OSError, IndexError):
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        if stat.rsplit(")", 1)[1].split()[0] == "Z":
+            return False
+    return True
+
+
+class FileLockManager(LockManager):
+    """Prefect `LockManager` over lock files, with dead-holder takeover and wait logs.
+
+    Args:
+        lock_files_directory: Where the lock files go (created when needed).
+        hold_seconds: When a lock expires if its holder never releases it (a holder on
+            another host that crashed); None: never.
+
+    Example:
+        ```python
+        from pathlib import Path
+        from prefect_videogen.locks import FileLockManager, new_holder
+
+        locks = FileLockManager(Path("/tmp/videogen-locks"))
+        holder = new_holder()
+        assert locks.acquire_lock("abc", holder, acquire_timeout=5)
+        locks.release_lock("abc", holder)
+        ```
+    """
+
+    def __init__(self, lock_files_directory: Path, hold_seconds: float | None = 600.0) -> None:
+        self.lock_files_directory = Path(lock_files_directory).expanduser().resolve()
+        self.hold_seconds = hold_seconds
+
+    # -- files --------------------------------------------------------------------------
+
+    def _path(self, key: str) -> Path:
+        return self.lock_files_directory / f"{key}.lock"
+
+    def read_info(self, key: str) -> LockInfo | None:
+        """The lock file's content, or None when the key is not locked.
+
+        A file caught half-written counts as held (by an unknown holder) for a moment.
+        """
+        path = self._path(key)
+        try:
+            text = path.read_text()
+        except FileNotFoundError:
+            return None
+        try:
+            data = json.loads(text)
+            if not isinstance(data, dict):
+                raise ValueError
+        except ValueError:
+            try:
+                age = time.time() - path.stat().st_mtime
+            except FileNotFoundError:
+                return None
+            # Written by its creator right after creating it; if it stays broken, reclaim it.
+            return LockInfo(holder="", host=None, pid=None, expiration=None, broken=age > 5)
+        return LockInfo(data)
+
+    def _try_create(self, key: str, holder: str, hold_timeout: float | None) -> bool:
+        now = datetime.now(UTC)
+        hold = self.hold_seconds if hold_timeout is None else hold_timeout
+        info = {
+            "holder": holder,
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+            "acquired_at": now.isoformat(),
+            "expiration": (now + timedelta(seconds=hold)).isoformat() if hold else None,
+        }
+        self.lock_files_directory.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(self._path(key), os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            return False
+        with os.fdopen(fd, "w") as handle:
+            handle.write(json.dumps(info))
+        return True
+
+    @contextlib.contextmanager
+    def _guard(self, key: str) -> Iterator[None]:
+        """Serialises takeovers of one key between processes (so two waiters cannot both
+        remove a dead holder's file, the second removing the first one's new lock)."""
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - not POSIX
+            yield
+            return
+        self.lock_files_directory.mkdir(parents=True, exist_ok=True)
+        with open(self.lock_files_directory / f"{key}.guard", "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def _take_over_if_stale(self, key: str, seen: LockInfo) -> bool:
+        """Remove the lock file if it still is the stale one `seen`; True if removed."""
+        with self._guard(key):
+            current = self.read_info(key)
+            if current is None:
+                return True
+            if current.get("holder") != seen.get("holder"):
+                return False  # someone else took it meanwhile
+            self._path(key).unlink(missing_ok=True)
+        why = (
+            "its holder process is gone"
+            if seen.holder_is_dead
+            else "it expired"
+            if seen.expired
+            else "its file was never written"
+        )
+        get_logger().warning(
+            "Took over the submission lock %s held by %s: %s", key[:12], seen.describe(), why
+        )
+        return True
+
+    # -- LockManager --------------------------------------------------------------------
+
+    def acquire_lock(
+        self,
+        key: str,
+        holder: str,
+        acquire_timeout: float | None = None,
+        hold_timeout: float | None = None,
+    ) -> bool:
+        """Take the lock for `key`, waiting for a live holder (logged every 10 s).
+
+        Returns:
+            True once held; False if `acquire_timeout` seconds passed first.
+        """
+        started = time.monotonic()
+        next_log = started + WAIT_LOG_EVERY
+        while True:
+            if self._try_create(key, holder, hold_timeout):
+                return True
+            info = self.read_info(key)
+            if info is None:
+                continue  # released between our two looks
+            if info.get("holder") == holder:
+                return True  # re-entrant for the same holder
+            stale = info.holder_is_dead or info.expired or info.get("broken")
+            if stale and self._take_over_if_stale(key, info):
+                continue
+            now = time.monotonic()
+            if acquire_timeout is not None and now - started >= acquire_timeout:
+                return False
+            if now >= next_log:
+                get_logger().info(
+                    "Waiting for the submission lock %s: held by %s for %.0f s "
+                    "(another run is submitting the same request)",
+                    key[:12],
+                    info.describe(),
+                    info.held_for(),
+                )
+                next_log = now + WAIT_LOG_EVERY
+            time.sleep(_POLL)
+
+    async def aacquire_lock(
+        self,
+        key: str,
+        holder: str,
+        acquire_timeout: float | None = None,
+        hold_timeout: float | None = None,
+    ) -> bool:
+        """Async twin of `acquire_lock` (waits in a worker thread)."""
+        import anyio
+
+        return await anyio.to_thread.run_sync(
+            partial(self.acquire_lock, key, holder, acquire_timeout, hold_timeout)
+        )
+
+    def release_lock(self, key: str, holder: str) -> None:
+        """Release the lock; raises ValueError if `holder` does not hold it."""
+        info = self.read_info(key)
+        if info is None or info.get("holder") != holder:
+            raise ValueError(f"The lock {key} is not held by {holder}")
+        self._path(key).unlink(missing_ok=True)
+
+    def is_locked(self, key: str, use_cache: bool = False) -> bool:
+        """Whether a live (or unexpired) holder has the lock."""
+        info = self.read_info(key)
+        if info is None:
+            return False
+        return not (info.holder_is_dead or info.expired)
+
+    def is_lock_holder(self, key: str, holder: str) -> bool:
+        """Whether `holder` holds the lock."""
+        info = self.read_info(key)
+        return info is not None and info.get("holder") == holder
+
+    def wait_for_lock(self, key: str, timeout: float | None = None) -> bool:
+        """Wait until nobody holds the lock; False if `timeout` passed first."""
+        started = time.monotonic()
+        while self.is_locked(key):
+            if timeout is not None and time.monotonic() - started >= timeout:
+                return False
+            time.sleep(_POLL)
+        return True
+
+    async def await_for_lock(self, key: str, timeout: float | None = None) -> bool:
+        """Async twin of `wait_for_lock`."""
+        import anyio
+
+        return await anyio.to_thread.run_sync(partial(self.wait_for_lock, key, timeout))
+
+    def describe(self, key: str) -> dict[str, Any] | None:
+        """The lock file of `key` as a dict (None when free), for tools and tests."""
+        info = self.read_info(key)
+        return dict(info) if info is not None else None
