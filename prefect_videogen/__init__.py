@@ -19,11 +19,13 @@ Example:
 from importlib.metadata import PackageNotFoundError, version
 
 from prefect_videogen.client import AsyncVideoGenClient, DownloadedContent, VideoGenClient
+from prefect_videogen.costs import VideoGenPriceTable, estimate_cost
 from prefect_videogen.credentials import VideoGenCredentials
 from prefect_videogen.exceptions import (
     APIConnectionError,
     APIError,
     AuthenticationError,
+    BudgetExceededError,
     ContentExpiredError,
     ContentNotReadyError,
     InvalidRequestError,
@@ -32,7 +34,9 @@ from prefect_videogen.exceptions import (
     NotFoundError,
     RateLimitError,
     ServerError,
+    StorageError,
     SubmissionUncertainError,
+    UnexpectedContentError,
     UnsupportedOperationError,
     VideoGenerationFailed,
     VideoGenError,
@@ -54,6 +58,7 @@ __all__ = [
     "APIError",
     "AsyncVideoGenClient",
     "AuthenticationError",
+    "BudgetExceededError",
     "ContentExpiredError",
     "ContentNotReadyError",
     "ContentVariant",
@@ -65,11 +70,14 @@ __all__ = [
     "NotFoundError",
     "RateLimitError",
     "ServerError",
+    "StorageError",
     "SubmissionUncertainError",
+    "UnexpectedContentError",
     "UnsupportedOperationError",
     "VideoGenClient",
     "VideoGenCredentials",
     "VideoGenError",
+    "VideoGenPriceTable",
     "VideoGenerationFailed",
     "VideoJob",
     "VideoMismatchError",
@@ -77,5 +85,6 @@ __all__ = [
     "VideoStatus",
     "VideoStatusUnknownError",
     "VideoTimeoutError",
+    "estimate_cost",
     "family_for_model",
 ]

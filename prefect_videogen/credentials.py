@@ -37,8 +37,10 @@ class VideoGenCredentials(CredentialsBlock):
     """
 
     _block_type_name = "VideoGen Credentials"
-    _logo_url = "https://avatars.githubusercontent.com/u/14957082?s=200&v=4"
-    _documentation_url = "https://platform.openai.com/docs/api-reference/videos"
+    # The package's own logo (prefect_videogen/logo.svg, published with the docs site) and
+    # the docs page for this block. Prefect's client only accepts http(s) URLs here.
+    _logo_url = "https://prefect-videogen.github.io/prefect-videogen/assets/logo.svg"
+    _documentation_url = "https://prefect-videogen.github.io/prefect-videogen/credentials/"
 
     base_url: str = Field(
         title="Base URL",

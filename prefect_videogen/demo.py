@@ -3,7 +3,8 @@
 It starts the emulator in the `gateway` dialect (a new-api gateway, as the live Wan and
 Kling models are served today; no key, no account), then runs the `text_to_video` (Wan),
 `image_to_video` (Kling) and `keyframe_to_video` (Wan) flows on Prefect's local server: with no
-`PREFECT_API_URL` set, the first flow call starts Prefect's ephemeral server by itself.
+`PREFECT_API_URL` set it starts Prefect's temporary server first, saying so (10 to 40 s),
+with Prefect's telemetry off so an offline machine shows no telemetry errors.
 The videos go under `./videos` through a `LocalFileSystem` block, each with its sidecar
 JSON, and their paths are printed.
 
@@ -98,6 +99,7 @@ def run_demo(
         temporary_settings,
     )
 
+    from prefect_videogen._console import start_prefect_api
     from prefect_videogen.credentials import VideoGenCredentials
     from prefect_videogen.emulator import run_emulator
     from prefect_videogen.flows import image_to_video, keyframe_to_video, text_to_video
@@ -120,6 +122,9 @@ def run_demo(
         run_emulator(**{**DEMO_EMULATOR, **(emulator or {})}) as base_url,
     ):
         echo(f"prefect-videogen demo: emulator at {base_url} (local, no key, no account)")
+        # Say what happens while Prefect's temporary server starts (with its telemetry off:
+        # offline, it would log an ERROR), rather than sit silent in the first flow call.
+        start_prefect_api(echo, timeout=startup)
         credentials = VideoGenCredentials(base_url=base_url, api_key="sk-emulator")
         common = {
             "credentials": credentials,

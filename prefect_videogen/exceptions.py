@@ -6,7 +6,8 @@ Every error is a `VideoGenError`, so callers can catch at the level they need:
 VideoGenError
 ├── InvalidRequestError        bad input: names the field and what is allowed (local or 400/422)
 │   ├── ModelRetiredError      the model is shut down where it was asked for (Sora on OpenAI)
-│   └── ModelUnavailableError  a gateway lists the model but has no channel for it
+│   ├── ModelUnavailableError  a gateway lists the model but has no channel for it
+│   └── BudgetExceededError    the estimated cost is above max_cost or the daily cap (local)
 ├── APIError                   the server answered with an error status
 │   ├── AuthenticationError    401 / 403: the API key is wrong or lacks permission
 │   ├── NotFoundError          404, or a gateway's 400 `task_not_exist`
@@ -15,13 +16,15 @@ VideoGenError
 │   ├── UnsupportedOperationError  the server has no such operation (a gateway: delete, list,
 │   │                          thumbnails)
 │   ├── RateLimitError         429; `retry_after` holds the server's hint in seconds
-│   └── ServerError            5xx; `retry_after` as well when a 503 sends one
+│   ├── ServerError            5xx; `retry_after` as well when a 503 sends one
+│   └── UnexpectedContentError a download answered 2xx with something else (HTML, 0 bytes, ...)
 ├── APIConnectionError         the request did not reach the server or no answer came back
 ├── SubmissionUncertainError   a create was sent, no usable answer came back: a job may exist
 ├── VideoGenerationFailed      the job ended in `failed`; carries the provider's code and message
 ├── VideoTimeoutError          the job did not finish within the allowed wait
 │   └── VideoStatusUnknownError  the server kept saying status `unknown` for too long
-└── VideoMismatchError         the delivered video is not what was asked for (size, duration)
+├── VideoMismatchError         the delivered video is not what was asked for (size, duration)
+└── StorageError               the video could not be written after it was paid for
 ```
 
 `is_transient(exc)` says whether retrying the same call can help; Prefect tasks use it as
@@ -37,6 +40,7 @@ __all__ = [
     "APIConnectionError",
     "APIError",
     "AuthenticationError",
+    "BudgetExceededError",
     "ContentExpiredError",
     "ContentNotReadyError",
     "InvalidRequestError",
@@ -45,7 +49,9 @@ __all__ = [
     "NotFoundError",
     "RateLimitError",
     "ServerError",
+    "StorageError",
     "SubmissionUncertainError",
+    "UnexpectedContentError",
     "UnsupportedOperationError",
     "VideoGenError",
     "VideoGenerationFailed",
@@ -298,6 +304,62 @@ class VideoStatusUnknownError(VideoTimeoutError):
 
 class VideoMismatchError(VideoGenError):
     """The delivered video does not match the request (frame size or duration)."""
+
+
+class BudgetExceededError(InvalidRequestError):
+    """The run's estimated cost is above its cap; raised before any paid call.
+
+    Attributes:
+        estimate: The estimated cost, or None when some prices are unknown.
+        cap: The cap that refused it (`max_cost`, or what is left of a daily cap).
+        currency: The currency of both.
+
+    Example:
+        ```python
+        from prefect_videogen.exceptions import BudgetExceededError
+
+        error = BudgetExceededError(estimate=12.0, cap=10.0, currency="USD",
+                                    message="this run would cost about 12.00 USD")
+        print(error)  # max_cost: this run would cost about 12.00 USD
+        ```
+    """
+
+    def __init__(
+        self,
+        *,
+        estimate: float | None,
+        cap: float,
+        currency: str = "USD",
+        message: str,
+        field: str = "max_cost",
+    ) -> None:
+        self.estimate = estimate
+        self.cap = cap
+        self.currency = currency
+        super().__init__(field, message)
+
+
+class UnexpectedContentError(APIError):
+    """A download answered 2xx with something that is not the content asked for.
+
+    An HTML or JSON page (a proxy's or CDN's error page sent with 200), an empty body, a
+    body that is not an MP4, or an MP4 where a thumbnail was asked for. Nothing is stored.
+    """
+
+
+class StorageError(VideoGenError):
+    """The video could not be written to its storage (full disk, read-only, failing block).
+
+    Raised after the job was paid for and finished: fix the storage and run again; the
+    rerun reuses the finished job (same request and attempt) and only downloads it again.
+
+    Attributes:
+        path: Where the write failed, when known.
+    """
+
+    def __init__(self, message: str, *, path: str | None = None) -> None:
+        self.path = path
+        super().__init__(message)
 
 
 def is_transient(exc: BaseException) -> bool:

@@ -8,9 +8,19 @@
 | `generate_batch`    | many videos from a list or a manifest   |
 | `generate_batch_sharded` | one batch split over several workers (`prefect_videogen.sharding`) |
 
+Their inputs are made ready in `prefect_videogen.inputs` (credentials, images, the
+request) and batch manifests are read by `prefect_videogen.manifest`; the names are
+re-exported here.
+
 Each submits the job (cached: a rerun reuses the job, see `prefect_videogen.caching`),
 waits for it, streams the video to storage with a sidecar JSON, and returns a
 `StoredVideo` (the batch returns a list, plus a table artifact).
+
+Costs (see `prefect_videogen.costs`): each logs its estimated cost before submitting;
+`max_cost` refuses a run whose estimate is above it, `daily_cap` (with `budget_name`) a run
+that would take the day's spend shared by every run of that budget over it, both before
+the first paid call; `generate_batch(dry_run=True)` shows what a batch would cost and
+submits nothing.
 
 All parameters are JSON-able, so the flows work as subflows and through `run_deployment`:
 
@@ -20,11 +30,16 @@ All parameters are JSON-able, so the flows work as subflows and through `run_dep
   pass the name: parameters are stored by the server.
 - `storage`: a storage block, a saved block as `"<block-type-slug>/<block-name>"` (e.g.
   `"s3-bucket/videos"`), a local directory (`"./videos"`, `"/data/videos"`), or `None` for
-  the `output_dir` setting (`./videos`).
+  the `output_dir` setting (`./videos`). It is checked before the job is paid for (a probe
+  file in a local folder; a saved block must load); `"a/b"` whose `a` is no block type is
+  refused as a typo (write `"./a/b"` for a folder).
 - images: a local path, an `http(s)://` or `data:` URL, raw bytes, an `ImageInput` (or its
   dict), or an image inside a saved storage block written
   **`"<block-type-slug>/<block-name>:<path/in/block>"`** (e.g.
   `"s3-bucket/assets:frames/cat.png"`). Pass paths or URLs to deployments, not bytes.
+  URLs that the library downloads itself (models that take uploads) must point at public
+  addresses unless the `allowed_image_hosts` setting names the host
+  (see `prefect_videogen.inputs.check_image_host`).
 
 If a flow run is cancelled or crashes while jobs are still generating, an
 `on_cancellation` / `on_crashed` hook deletes those jobs on the server (best effort, and
@@ -37,26 +52,35 @@ run's process, the jobs it had in flight are not known to the hook and keep gene
 # these annotations, also in a worker's process, so they must be real types.
 
 import asyncio
-import csv
-import json
-import re
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-import httpx
 from prefect import flow
-from pydantic import ValidationError
 
-from prefect_videogen import _prefect
 from prefect_videogen.batch_report import areport_batch, batch_progress_key
 from prefect_videogen.caching import normalize_request
+from prefect_videogen.costs import (
+    DailyBudget,
+    aguard_spend,
+    check_max_cost,
+    estimate_batch,
+    estimate_rows,
+    format_rows,
+    guard_spend,
+)
 from prefect_videogen.credentials import VideoGenCredentials
-from prefect_videogen.exceptions import InvalidRequestError
-from prefect_videogen.families import VideoRequest, family_for_model
-from prefect_videogen.images import ImageInput
+from prefect_videogen.exceptions import BudgetExceededError, InvalidRequestError
+from prefect_videogen.families import VideoRequest
 from prefect_videogen.in_flight import cancel_in_flight_jobs, track_in_flight
+from prefect_videogen.inputs import (
+    aresolve_credentials,
+    build_request,
+    resolve_credentials,
+    resolve_image,
+)
+from prefect_videogen.manifest import BATCH_KEYS, BatchEntry, load_manifest, plan_entry
 from prefect_videogen.naming import batch_run_name
 from prefect_videogen.records import StoredVideo
 from prefect_videogen.reporting import (
@@ -64,14 +88,8 @@ from prefect_videogen.reporting import (
     batch_table,
     get_logger,
 )
-from prefect_videogen.settings import current_settings
 from prefect_videogen.sharding import generate_batch_sharded, refuse_task_runner
-from prefect_videogen.storage import (
-    aresolve_storage,
-    check_path_template,
-    is_block_type,
-    resolve_storage,
-)
+from prefect_videogen.storage import acheck_writable, check_writable
 from prefect_videogen.tasks import (
     agenerate_video,
     download_video,
@@ -80,6 +98,8 @@ from prefect_videogen.tasks import (
 )
 
 __all__ = [
+    "BATCH_KEYS",
+    "BatchEntry",
     "aresolve_credentials",
     "cancel_in_flight_jobs",
     "generate_batch",
@@ -92,200 +112,28 @@ __all__ = [
     "text_to_video",
 ]
 
-#: Keys a batch entry may have.
-BATCH_KEYS = (
-    "model",
-    "prompt",
-    "seconds",
-    "size",
-    "image",
-    "first_frame",
-    "last_frame",
-    "params",
-    "metadata",
-    "attempt",
-)
-
-_IMAGE_REF = re.compile(r"^([a-z0-9][a-z0-9-]*)/([^/:]+):(.+)$")
-_MAX_IMAGE_DOWNLOAD = 50 * 1024 * 1024
-
 # --------------------------------------------------------------------------------------
-# Credentials
+# Cost guards (see prefect_videogen.costs)
 
 
-def _credentials_name(credentials: str | None) -> str:
-    name = credentials if credentials is not None else current_settings().credentials_block
-    # Accept the "<block-type-slug>/<name>" form as well.
-    slug = VideoGenCredentials.get_block_type_slug()
-    return name.split("/", 1)[1] if name.startswith(f"{slug}/") else name
+def _estimate(requests: list[Any], attempts: list[int], creds: Any, limits: dict) -> Any:
+    guarded = limits.get("max_cost") is not None or limits.get("daily_cap") is not None
+    # Past submissions cost nothing; asking the cache is only worth it under a cap.
+    estimate = estimate_batch(requests, attempts=attempts, credentials=creds if guarded else None)
+    get_logger().info("Estimated cost: %s", estimate.display_total())
+    return estimate
 
 
-def _missing_credentials(name: str, exc: Exception) -> InvalidRequestError:
-    return InvalidRequestError(
-        "credentials",
-        f"no VideoGenCredentials block named {name!r} ({exc}); save one with "
-        f'VideoGenCredentials(base_url=..., api_key=...).save("{name}"), pass its name, '
-        "or set PREFECT_INTEGRATIONS_VIDEOGEN_CREDENTIALS_BLOCK",
-    )
+def _check_spend(requests: list[Any], attempts: list[int], creds: Any, limits: dict) -> Any:
+    estimate = _estimate(requests, attempts, creds, limits)
+    guard_spend(estimate, **limits)
+    return estimate
 
 
-def resolve_credentials(credentials: VideoGenCredentials | str | None) -> VideoGenCredentials:
-    """A credentials block from a block, a saved block's name, or None (the default name).
-
-    Example:
-        ```python
-        from prefect_videogen.flows import resolve_credentials
-
-        credentials = resolve_credentials("my-gateway")  # VideoGenCredentials.load("my-gateway")
-        ```
-    """
-    if isinstance(credentials, VideoGenCredentials):
-        return credentials
-    if credentials is not None and not isinstance(credentials, str):
-        raise InvalidRequestError(
-            "credentials",
-            value=type(credentials).__name__,
-            allowed="a VideoGenCredentials block, a saved block's name, or None",
-        )
-    name = _credentials_name(credentials)
-    try:
-        return _prefect.call_sync(VideoGenCredentials.load, name)
-    except ValueError as exc:
-        raise _missing_credentials(name, exc) from None
-
-
-async def aresolve_credentials(
-    credentials: VideoGenCredentials | str | None,
-) -> VideoGenCredentials:
-    """Async twin of `resolve_credentials`."""
-    if credentials is None or isinstance(credentials, str):
-        name = _credentials_name(credentials)
-        try:
-            return await VideoGenCredentials.aload(name)
-        except ValueError as exc:
-            raise _missing_credentials(name, exc) from None
-    return resolve_credentials(credentials)
-
-
-# --------------------------------------------------------------------------------------
-# Images
-
-
-def _block_image_ref(value: str) -> tuple[str, str, str] | None:
-    match = _IMAGE_REF.match(value)
-    if match is None or not is_block_type(match.group(1)):
-        return None
-    return match.group(1), match.group(2), match.group(3)
-
-
-def _read_block_image(slug: str, name: str, path: str) -> ImageInput:
-    block = _prefect.load_block(f"{slug}/{name}")
-    data = _prefect.call_block(block, "read_path", path)
-    return ImageInput.from_bytes(data, filename=Path(path).name)
-
-
-def resolve_image(
-    value: Any, *, base_dir: Path | None = None, field: str = "image"
-) -> ImageInput | None:
-    """An `ImageInput` from any of the accepted image notations (see this module's docstring).
-
-    Args:
-        value: A path, URL, bytes, ImageInput/dict, `"<block-type-slug>/<name>:<path>"`, or None.
-        base_dir: Directory relative paths are read from (a manifest's directory).
-        field: The parameter's name, for errors.
-
-    Raises:
-        InvalidRequestError: naming `field`, when the image cannot be read or is not one.
-
-    Example:
-        ```python
-        from prefect_videogen.flows import resolve_image
-
-        image = resolve_image("s3-bucket/assets:frames/cat.png")
-        ```
-    """
-    if value is None or value == "":
-        return None
-    try:
-        if isinstance(value, str) and not value.startswith(("http://", "https://", "data:")):
-            if (ref := _block_image_ref(value)) is not None:
-                return _read_block_image(*ref)
-            path = Path(value).expanduser()
-            if base_dir is not None and not path.is_absolute():
-                path = base_dir / path
-            return ImageInput.from_path(path)
-        return ImageInput.coerce(value)
-    except InvalidRequestError as exc:
-        raise InvalidRequestError(field, _without_field(exc)) from exc
-    except ValidationError as exc:  # ImageInput's own checks, wrapped by pydantic
-        message = "; ".join(error["msg"].removeprefix("Value error, ") for error in exc.errors())
-        raise InvalidRequestError(field, _without_field(message)) from None
-
-
-def _without_field(error: Any) -> str:
-    """An error's message without its leading "<field>: "."""
-    text = str(error)
-    return text.split(": ", 1)[1] if re.match(r"^[\w.\[\]]+: ", text) else text
-
-
-def _needs_bytes(model: str) -> bool:
-    """Whether the model takes images as uploaded files (so a URL must be fetched here)."""
-    family = family_for_model(model)
-    try:
-        return family.spec(model).image_transport == "file"
-    except KeyError:
-        return family.name == "sora"
-
-
-def _fetch_image(image: ImageInput) -> ImageInput:
-    """Download an http(s) image so its bytes can be uploaded."""
-    url = image.url or ""
-    try:
-        with httpx.stream("GET", url, follow_redirects=True, timeout=30.0) as response:
-            response.raise_for_status()
-            chunks, size = [], 0
-            for chunk in response.iter_bytes():
-                size += len(chunk)
-                if size > _MAX_IMAGE_DOWNLOAD:
-                    raise InvalidRequestError(
-                        "image", f"{url!r} is larger than {_MAX_IMAGE_DOWNLOAD} bytes"
-                    )
-                chunks.append(chunk)
-    except httpx.HTTPError as exc:
-        raise InvalidRequestError("image", f"cannot fetch {url!r}: {exc}") from exc
-    return ImageInput.from_bytes(b"".join(chunks), filename=image.filename)
-
-
-def _build_request(
-    *,
-    model: str,
-    prompt: str,
-    seconds: int | None,
-    size: str | None,
-    first_frame: ImageInput | None = None,
-    last_frame: ImageInput | None = None,
-    params: Mapping[str, Any] | None = None,
-    metadata: Mapping[str, Any] | None = None,
-) -> VideoRequest:
-    if _needs_bytes(model):
-        first_frame = _fetch_if_url(first_frame)
-        last_frame = _fetch_if_url(last_frame)
-    return VideoRequest(
-        model=model,
-        prompt=prompt,
-        seconds=seconds,
-        size=size,
-        first_frame=first_frame,
-        last_frame=last_frame,
-        params=dict(params or {}),
-        metadata=dict(metadata or {}),
-    )
-
-
-def _fetch_if_url(image: ImageInput | None) -> ImageInput | None:
-    if image is not None and not image.has_bytes():
-        return _fetch_image(image)
-    return image
+async def _acheck_spend(requests: list[Any], attempts: list[int], creds: Any, limits: dict) -> Any:
+    estimate = _estimate(requests, attempts, creds, limits)
+    await aguard_spend(estimate, **limits)
+    return estimate
 
 
 # --------------------------------------------------------------------------------------
@@ -301,12 +149,13 @@ def _generate(
     probe: bool,
     attempt: int,
     timeout: float | None,
+    limits: dict[str, Any] | None = None,
 ) -> StoredVideo:
     # Validate before anything is loaded or sent.
-    normalize_request(request)
-    check_path_template(path_template or current_settings().path_template)
+    normalized, _ = normalize_request(request)
+    block = check_writable(storage, path_template)  # the template too; before paying
     creds = resolve_credentials(credentials)
-    block = resolve_storage(storage)
+    _check_spend([normalized], [attempt], creds, limits or {})
     job = submit_video(request, creds, attempt=attempt)
     with track_in_flight(job, creds):
         done = wait_for_video(job, creds, timeout=timeout)
@@ -335,6 +184,10 @@ def text_to_video(
     params: dict[str, Any] | None = None,
     metadata: dict[str, Any] | None = None,
     timeout: float | None = None,
+    max_cost: float | None = None,
+    daily_cap: float | None = None,
+    budget_name: str = "default",
+    allow_unknown_prices: bool = False,
 ) -> StoredVideo:
     """Generate a video from a prompt and store it.
 
@@ -353,6 +206,13 @@ def text_to_video(
         params: The model family's extra parameters (seed, negative_prompt, ...).
         metadata: Raw metadata passed to the server untouched.
         timeout: Seconds to wait for the job (default: the `max_wait_seconds` setting).
+        max_cost: Refuse before any paid call if the video's estimated cost is above
+            this (in the price table's currency; see `prefect_videogen.costs`).
+        daily_cap: A spending cap per UTC day shared by all runs with the same
+            `budget_name`; this video's estimate is reserved there before it is paid for.
+        budget_name: The shared daily budget `daily_cap` applies to.
+        allow_unknown_prices: Under a cap, go ahead even when the model has no known
+            price (it then counts as nothing) instead of refusing.
 
     Returns:
         The `StoredVideo`.
@@ -372,7 +232,7 @@ def text_to_video(
         print(video.uri)
         ```
     """
-    request = _build_request(
+    request = build_request(
         model=model, prompt=prompt, seconds=seconds, size=size, params=params, metadata=metadata
     )
     return _generate(
@@ -383,6 +243,12 @@ def text_to_video(
         probe=probe,
         attempt=attempt,
         timeout=timeout,
+        limits={
+            "max_cost": max_cost,
+            "daily_cap": daily_cap,
+            "budget_name": budget_name,
+            "allow_unknown_prices": allow_unknown_prices,
+        },
     )
 
 
@@ -409,6 +275,10 @@ def image_to_video(
     params: dict[str, Any] | None = None,
     metadata: dict[str, Any] | None = None,
     timeout: float | None = None,
+    max_cost: float | None = None,
+    daily_cap: float | None = None,
+    budget_name: str = "default",
+    allow_unknown_prices: bool = False,
 ) -> StoredVideo:
     """Generate a video that starts from an image, and store it.
 
@@ -428,6 +298,13 @@ def image_to_video(
         params: The model family's extra parameters.
         metadata: Raw metadata passed to the server untouched.
         timeout: Seconds to wait for the job.
+        max_cost: Refuse before any paid call if the video's estimated cost is above
+            this (in the price table's currency; see `prefect_videogen.costs`).
+        daily_cap: A spending cap per UTC day shared by all runs with the same
+            `budget_name`; this video's estimate is reserved there before it is paid for.
+        budget_name: The shared daily budget `daily_cap` applies to.
+        allow_unknown_prices: Under a cap, go ahead even when the model has no known
+            price (it then counts as nothing) instead of refusing.
 
     Returns:
         The `StoredVideo`.
@@ -446,7 +323,7 @@ def image_to_video(
         print(video.uri)
         ```
     """
-    request = _build_request(
+    request = build_request(
         model=model,
         prompt=prompt,
         seconds=seconds,
@@ -454,6 +331,7 @@ def image_to_video(
         first_frame=resolve_image(image, field="image"),
         params=params,
         metadata=metadata,
+        credentials=credentials,
     )
     if request.first_frame is None:
         raise InvalidRequestError("image", "an image is required for image-to-video")
@@ -465,6 +343,12 @@ def image_to_video(
         probe=probe,
         attempt=attempt,
         timeout=timeout,
+        limits={
+            "max_cost": max_cost,
+            "daily_cap": daily_cap,
+            "budget_name": budget_name,
+            "allow_unknown_prices": allow_unknown_prices,
+        },
     )
 
 
@@ -492,6 +376,10 @@ def keyframe_to_video(
     params: dict[str, Any] | None = None,
     metadata: dict[str, Any] | None = None,
     timeout: float | None = None,
+    max_cost: float | None = None,
+    daily_cap: float | None = None,
+    budget_name: str = "default",
+    allow_unknown_prices: bool = False,
 ) -> StoredVideo:
     """Generate a video that goes from a first frame to a last frame, and store it.
 
@@ -510,6 +398,13 @@ def keyframe_to_video(
         params: The model family's extra parameters.
         metadata: Raw metadata passed to the server untouched.
         timeout: Seconds to wait for the job.
+        max_cost: Refuse before any paid call if the video's estimated cost is above
+            this (in the price table's currency; see `prefect_videogen.costs`).
+        daily_cap: A spending cap per UTC day shared by all runs with the same
+            `budget_name`; this video's estimate is reserved there before it is paid for.
+        budget_name: The shared daily budget `daily_cap` applies to.
+        allow_unknown_prices: Under a cap, go ahead even when the model has no known
+            price (it then counts as nothing) instead of refusing.
 
     Returns:
         The `StoredVideo`.
@@ -535,7 +430,7 @@ def keyframe_to_video(
             "last_frame" if first is not None else "first_frame",
             "keyframe video needs both first_frame and last_frame",
         )
-    request = _build_request(
+    request = build_request(
         model=model,
         prompt=prompt,
         seconds=seconds,
@@ -544,6 +439,7 @@ def keyframe_to_video(
         last_frame=last,
         params=params,
         metadata=metadata,
+        credentials=credentials,
     )
     return _generate(
         request,
@@ -553,130 +449,17 @@ def keyframe_to_video(
         probe=probe,
         attempt=attempt,
         timeout=timeout,
+        limits={
+            "max_cost": max_cost,
+            "daily_cap": daily_cap,
+            "budget_name": budget_name,
+            "allow_unknown_prices": allow_unknown_prices,
+        },
     )
 
 
 # --------------------------------------------------------------------------------------
 # Batches
-
-
-def _cell(value: str | None) -> Any:
-    return None if value is None or value.strip() == "" else value.strip()
-
-
-def _csv_entry(row: dict[str, str | None], line: int, path: Path) -> dict[str, Any]:
-    entry: dict[str, Any] = {}
-    for key, raw in row.items():
-        if key is None:
-            raise InvalidRequestError(
-                "manifest", f"{path.name} line {line}: more cells than header columns"
-            )
-        value = _cell(raw)
-        if value is None:
-            continue
-        if key in ("params", "metadata"):
-            try:
-                value = json.loads(value)
-            except json.JSONDecodeError as exc:
-                raise InvalidRequestError(
-                    f"manifest.{key}", f"{path.name} line {line}: not JSON ({exc.msg})"
-                ) from None
-        entry[key.strip()] = value
-    return entry
-
-
-def load_manifest(path: str | Path) -> list[dict[str, Any]]:
-    """Read batch entries from a `.jsonl` (one JSON object a line) or `.csv` manifest.
-
-    Entry keys: `prompt` (required), `model`, `seconds`, `size`, `image` (or
-    `first_frame`), `last_frame`, `params`, `metadata`, `attempt`. In CSV, `params` and
-    `metadata` cells hold JSON and empty cells mean "not given". Relative image paths are
-    read from the manifest's directory.
-
-    Example:
-        ```python
-        from prefect_videogen.flows import load_manifest
-
-        # videos.csv:
-        # prompt,model,seconds,size,image
-        # a fox in snow,sora-2,4,1280x720,
-        # the cat turns,sora-2,4,1280x720,cat.png
-        print(load_manifest("videos.csv"))
-        ```
-    """
-    path = Path(path).expanduser()
-    if not path.is_file():
-        raise InvalidRequestError("manifest", f"{str(path)!r} is not a file")
-    suffix = path.suffix.lower()
-    entries: list[dict[str, Any]] = []
-    if suffix in (".jsonl", ".ndjson"):
-        with path.open(encoding="utf-8") as handle:
-            for line_number, line in enumerate(handle, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    entry = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise InvalidRequestError(
-                        "manifest", f"{path.name} line {line_number}: not JSON ({exc.msg})"
-                    ) from None
-                if not isinstance(entry, dict):
-                    raise InvalidRequestError(
-                        "manifest", f"{path.name} line {line_number}: not a JSON object"
-                    )
-                entries.append(entry)
-    elif suffix == ".csv":
-        with path.open(encoding="utf-8", newline="") as handle:
-            for line_number, row in enumerate(csv.DictReader(handle), start=2):
-                entries.append(_csv_entry(row, line_number, path))
-    else:
-        raise InvalidRequestError("manifest", value=path.name, allowed=[".jsonl", ".csv"])
-    return entries
-
-
-def _entry_request(
-    entry: Mapping[str, Any],
-    index: int,
-    *,
-    default_model: str,
-    default_attempt: int,
-    base_dir: Path | None,
-) -> tuple[VideoRequest, int, str]:
-    """The entry's request, its attempt, and its normalized fingerprint (for deduplication)."""
-    unknown = sorted(set(entry) - set(BATCH_KEYS))
-    if unknown:
-        raise InvalidRequestError(
-            f"requests[{index}]", f"unknown key(s) {', '.join(unknown)}", allowed=BATCH_KEYS
-        )
-    if not entry.get("prompt"):
-        raise InvalidRequestError(f"requests[{index}].prompt", "a prompt is required")
-    try:
-        seconds = entry.get("seconds")
-        request = _build_request(
-            model=str(entry.get("model") or default_model),
-            prompt=str(entry["prompt"]),
-            seconds=int(seconds) if seconds not in (None, "") else None,
-            size=str(entry["size"]) if entry.get("size") else None,
-            first_frame=resolve_image(
-                entry.get("first_frame", entry.get("image")),
-                base_dir=base_dir,
-                field="image" if "image" in entry else "first_frame",
-            ),
-            last_frame=resolve_image(
-                entry.get("last_frame"), base_dir=base_dir, field="last_frame"
-            ),
-            params=entry.get("params"),
-            metadata=entry.get("metadata"),
-        )
-        fingerprint = normalize_request(request)[0].fingerprint()
-        given = entry.get("attempt")
-        attempt = int(given) if given not in (None, "") else default_attempt
-    except InvalidRequestError as exc:
-        field = f"requests[{index}].{exc.field}" if exc.field else f"requests[{index}]"
-        raise InvalidRequestError(field, str(exc)) from exc
-    except (TypeError, ValueError) as exc:
-        raise InvalidRequestError(f"requests[{index}]", str(exc)) from exc
-    return request, attempt, fingerprint
 
 
 @asynccontextmanager
@@ -720,6 +503,11 @@ async def generate_batch(
     timeout: float | None = None,
     allow_failures: bool = False,
     video_artifacts: bool = False,
+    dry_run: bool = False,
+    max_cost: float | None = None,
+    daily_cap: float | None = None,
+    budget_name: str = "default",
+    allow_unknown_prices: bool = False,
 ) -> list[StoredVideo | None]:
     """Generate many videos concurrently; identical requests are submitted once.
 
@@ -754,6 +542,18 @@ async def generate_batch(
             default: the batch keeps one progress artifact (with a log line as it moves)
             and one table artifact for all its videos, which is what a batch of hundreds
             needs, at a dozen fewer API calls per video.
+        dry_run: Validate every entry, print and record (as a table artifact) what would
+            be made and what it would cost, and submit nothing; returns None per entry.
+            Credentials are loaded only when given, to leave out what earlier runs paid.
+        max_cost: Refuse before the first paid call if the batch's estimated cost is
+            above this. Repeated entries and jobs already submitted by an earlier run
+            cost nothing.
+        daily_cap: A spending cap per UTC day shared by all runs with the same
+            `budget_name` (see `prefect_videogen.costs.DailyBudget`): the batch's
+            estimate is reserved there before its first paid call, or the batch refused.
+        budget_name: The shared daily budget `daily_cap` applies to.
+        allow_unknown_prices: Under a cap, go ahead even when some models have no known
+            price (they then count as nothing) instead of refusing.
 
     Returns:
         One `StoredVideo` per entry, in order (None for failed entries when
@@ -774,7 +574,6 @@ async def generate_batch(
     refuse_task_runner("generate_batch")  # a Dask/Ray runner would be ignored: say so
     if max_concurrency < 1:
         raise InvalidRequestError("max_concurrency", value=max_concurrency, allowed="1 or more")
-    check_path_template(path_template or current_settings().path_template)
     entries: list[tuple[Mapping[str, Any], Path | None]] = [(e, None) for e in requests or []]
     if manifest is not None:
         manifest_path = Path(manifest).expanduser().resolve()
@@ -783,13 +582,30 @@ async def generate_batch(
         raise InvalidRequestError("requests", "give at least one request or a manifest")
 
     planned = [
-        _entry_request(
-            entry, index, default_model=model, default_attempt=attempt, base_dir=base_dir
+        plan_entry(
+            entry,
+            index,
+            default_model=model,
+            default_attempt=attempt,
+            base_dir=base_dir,
+            credentials=credentials,
         )
         for index, (entry, base_dir) in enumerate(entries)
     ]
+    limits = {
+        "max_cost": max_cost,
+        "daily_cap": daily_cap,
+        "budget_name": budget_name,
+        "allow_unknown_prices": allow_unknown_prices,
+    }
+    requests_ = [request for request, _, _ in planned]
+    attempts = [entry_attempt for _, entry_attempt, _ in planned]
+    if dry_run:
+        creds = await aresolve_credentials(credentials) if credentials is not None else None
+        return await _dry_run(requests_, attempts, creds, limits)
+    block = await acheck_writable(storage, path_template)  # the template too; before paying
     creds = await aresolve_credentials(credentials)
-    block = await aresolve_storage(storage)
+    estimate = await _acheck_spend(requests_, attempts, creds, limits)
 
     unique: dict[tuple[str, int], VideoRequest] = {}
     keys = []
@@ -811,7 +627,7 @@ async def generate_batch(
     await progress.start()
 
     async def one(request: VideoRequest, entry_attempt: int) -> StoredVideo:
-        async with gate, _slot(concurrency_limit):
+        async with gate, _slot(concurrency_limit), progress.generating():
             if rate_limit is not None:
                 await _take_rate_slot(rate_limit)
             return await agenerate_video(
@@ -829,7 +645,7 @@ async def generate_batch(
         try:
             stored = await one(request, entry_attempt)
         except Exception:
-            await progress.advance()
+            await progress.advance(failed=True)
             raise
         await progress.advance()
         return stored
@@ -842,7 +658,11 @@ async def generate_batch(
     results = [by_key[key] for key in keys]
 
     summaries = [request.summary() for request, _, _ in planned]
-    await areport_batch(batch_table(summaries, results), block)  # short table + full CSV
+    rows = batch_table(summaries, results)
+    for row, cost in zip(rows, estimate.entries, strict=True):
+        row["estimated_cost"] = cost.display()
+    logger.info("Estimated cost of this batch: %s", estimate.display_total())
+    await areport_batch(rows, block)  # short table + full CSV (prefect_videogen.batch_report)
     for outcome in outcomes:
         if isinstance(outcome, BaseException) and not isinstance(outcome, Exception):
             raise outcome
@@ -852,3 +672,56 @@ async def generate_batch(
             raise errors[0]
         raise ExceptionGroup(f"{len(errors)} of {len(unique)} videos failed", errors)
     return [result if isinstance(result, StoredVideo) else None for result in results]
+
+
+async def _dry_run(
+    requests: list[VideoRequest], attempts: list[int], creds: Any, limits: dict
+) -> list[StoredVideo | None]:
+    """Show what a batch would make and what it would cost; submit nothing. The caps are
+    checked without reserving anything: a refusal the real run would meet is reported."""
+    from prefect.artifacts import acreate_table_artifact
+
+    estimate = estimate_batch(requests, attempts=attempts, credentials=creds)
+    summaries = [normalize_request(request)[0].summary() for request in requests]
+    rows = estimate_rows(summaries, estimate)
+    refusal = None
+    try:
+        check_max_cost(
+            estimate, limits["max_cost"], allow_unknown_prices=limits["allow_unknown_prices"]
+        )
+        if limits["daily_cap"] is not None:
+            budget = DailyBudget(limits["budget_name"], limits["daily_cap"], estimate.currency)
+            spent = await budget.aspent_today()
+            if spent + estimate.total > budget.cap + 1e-9:
+                refusal = (
+                    f"daily_cap: {spent:.2f} of {budget.cap:g} {estimate.currency} is spent "
+                    f"today; this batch ({estimate.display_total()}) would not fit"
+                )
+    except BudgetExceededError as exc:
+        refusal = str(exc)
+    if refusal:
+        rows[-1]["note"] += f"; the real run would be refused: {refusal}"
+    columns = (
+        "#",
+        "model",
+        "mode",
+        "seconds",
+        "size",
+        "tier",
+        "estimated_cost",
+        "in_total",
+        "note",
+    )
+    text = format_rows(rows, columns)
+    print(text)
+    logger = get_logger()
+    logger.info("Dry run, nothing submitted:\n%s", text)
+    if refusal:
+        logger.warning("The real run would be refused: %s", refusal)
+    try:
+        await acreate_table_artifact(
+            table=rows, description="Dry run: what this batch would make and what it would cost."
+        )
+    except Exception:
+        logger.warning("Could not create the dry-run table artifact", exc_info=True)
+    return [None] * len(requests)

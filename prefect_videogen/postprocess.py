@@ -25,11 +25,10 @@ from typing import Any
 from urllib.parse import unquote, urlparse
 
 from prefect import flow, get_run_logger, task
-from prefect.blocks.core import Block
 from prefect.filesystems import LocalFileSystem
 
 from prefect_videogen.exceptions import InvalidRequestError, VideoMismatchError
-from prefect_videogen.storage import call_block, resolve_storage, write_atomically
+from prefect_videogen.storage import call_block, is_block_type, resolve_storage, write_atomically
 
 __all__ = ["extract_poster_frame", "poster_path_for", "postprocess_video", "render_poster"]
 
@@ -138,10 +137,8 @@ def _resolve_block(storage: Any) -> Any | None:
     if text in ("", LocalFileSystem.get_block_type_slug()):
         return None
     if "/" not in text:
-        try:
-            Block.get_block_class_from_key(text)
-        except KeyError:
-            return resolve_storage(text)  # a local directory
+        if not is_block_type(text):  # as storage reads it: a local directory
+            return resolve_storage(text)
         raise InvalidRequestError(
             "storage",
             f"{text!r} is the type of an unsaved block, which a later run cannot load",

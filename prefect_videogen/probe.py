@@ -11,18 +11,15 @@ Example:
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from prefect_videogen.exceptions import VideoMismatchError
+from prefect_videogen.families.sizes import parse_tier, parse_wxh
 from prefect_videogen.records import JobRecord, VideoProbe
 
 __all__ = ["check_matches", "parse_size", "probe_video"]
-
-_SIZE = re.compile(r"^\s*(\d+)\s*[xX*]\s*(\d+)\s*$")
-_TIER = re.compile(r"^\s*(\d+)\s*[pP]\s*$")
 
 
 def probe_video(path: str | Path) -> VideoProbe:
@@ -74,9 +71,11 @@ def probe_video(path: str | Path) -> VideoProbe:
 
 
 def parse_size(size: str) -> tuple[int, int] | None:
-    """(width, height) from "1280x720" / "1280*720", or None for tiers and other notations."""
-    match = _SIZE.match(size)
-    return (int(match.group(1)), int(match.group(2))) if match else None
+    """(width, height) from "1280x720" / "1280*720", or None for tiers and other notations.
+
+    The grammar is the families' one (`prefect_videogen.families.sizes`).
+    """
+    return parse_wxh(size)
 
 
 def _expected(expected: Any) -> tuple[str | None, float | None]:
@@ -124,12 +123,12 @@ def check_matches(
     differences: dict[str, tuple[Any, Any]] = {}
     if size:
         dims = parse_size(size)
-        tier = _TIER.match(size)
+        tier = parse_tier(size) if dims is None else None
         if dims is not None and dims != (probe.width, probe.height):
             problems.append(f"size is {probe.size}, asked {dims[0]}x{dims[1]}")
             differences["size"] = (f"{dims[0]}x{dims[1]}", probe.size)
-        elif tier is not None and int(tier.group(1)) != min(probe.width, probe.height):
-            problems.append(f"size is {probe.size}, asked {size} (short side {tier.group(1)})")
+        elif tier is not None and tier != min(probe.width, probe.height):
+            problems.append(f"size is {probe.size}, asked {size} (short side {tier})")
             differences["size"] = (size, probe.size)
     if seconds is not None and probe.duration is not None:
         tolerance = (

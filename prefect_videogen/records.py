@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from prefect_videogen.costs import CostEstimate, record_estimate
 from prefect_videogen.models import VideoStatus
 
 __all__ = ["JobRecord", "StoredVideo", "Timings", "VideoProbe"]
@@ -92,6 +93,9 @@ class JobRecord(BaseModel):
     )
     error_code: str | None = Field(default=None, description="The provider's error code.")
     error_message: str | None = Field(default=None, description="The provider's error message.")
+    estimated_cost: CostEstimate | None = Field(
+        default=None, description="What the job was expected to cost (prefect_videogen.costs)."
+    )
 
     @classmethod
     def submitted(cls, job: Any, request: Any, family: Any, attempt: int) -> JobRecord:
@@ -114,6 +118,7 @@ class JobRecord(BaseModel):
             request=request.summary(),
             submitted_at=utcnow(),
             result_url=job.url,
+            estimated_cost=record_estimate(request),
         )
 
     @classmethod
@@ -228,6 +233,10 @@ class StoredVideo(BaseModel):
     request: dict[str, Any] = Field(
         default_factory=dict, description="Summary of the request (images by hash)."
     )
+    estimated_cost: CostEstimate | None = Field(
+        default=None,
+        description="What the video was expected to cost when it was submitted (our price table).",
+    )
 
     @classmethod
     def stored(
@@ -270,6 +279,7 @@ class StoredVideo(BaseModel):
                 download_seconds=round(download_seconds, 3),
             ),
             request=record.request,
+            estimated_cost=record.estimated_cost,
         )
 
     def sidecar_bytes(self) -> bytes:

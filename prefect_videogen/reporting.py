@@ -14,24 +14,29 @@ Nothing here ever sees an API key: everything is built from `JobRecord` and `Sto
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import io
 import logging
 import re
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 from uuid import UUID
 
 from prefect_videogen._prefect import call_sync
+from prefect_videogen.client._errors import redact
 from prefect_videogen.records import JobRecord, StoredVideo
 
 __all__ = [
     "COMPLETED_EVENT",
     "FAILED_EVENT",
+    "HEARTBEAT_MAX_INTERVAL",
+    "HEARTBEAT_MIN_INTERVAL",
     "AsyncProgressReporter",
     "BatchProgress",
+    "Heartbeat",
     "ProgressReporter",
     "acreate_batch_table",
     "acreate_video_artifacts",
@@ -41,6 +46,7 @@ __all__ = [
     "create_video_artifacts",
     "emit_video_completed",
     "emit_video_failed",
+    "format_duration",
     "frame_thumbnail",
     "get_logger",
     "thumbnail_data_url",
@@ -108,8 +114,8 @@ def emit_video_completed(stored: StoredVideo) -> Any:
     """Emit `prefect-videogen.video.completed` for a stored video.
 
     The payload holds where the video is (`uri`, `location`, `storage`, `path`), its
-    `sha256`, `size_bytes`, the request `fingerprint` and `attempt`, and the probe when
-    there is one.
+    `sha256`, `size_bytes`, the request `fingerprint` and `attempt`, the probe when
+    there is one, and the `estimated_cost` (see `prefect_videogen.costs`).
 
     Example:
         ```python
@@ -128,6 +134,9 @@ def emit_video_completed(stored: StoredVideo) -> Any:
         "fingerprint": stored.fingerprint,
         "attempt": stored.attempt,
         "probe": stored.probe.model_dump(mode="json") if stored.probe else None,
+        "estimated_cost": (
+            stored.estimated_cost.model_dump(mode="json") if stored.estimated_cost else None
+        ),
     }
     return _emit(COMPLETED_EVENT, video_resource(stored), payload)
 
@@ -145,7 +154,9 @@ def emit_video_failed(job: JobRecord, error: BaseException) -> Any:
     payload = {
         "error_type": type(error).__name__,
         "code": getattr(error, "code", None) or job.error_code,
-        "message": getattr(error, "message", None) or job.error_message or str(error),
+        # The client already removed this run's key; bearer tokens and sk- keys of any
+        # other account a server may quote go too.
+        "message": redact(getattr(error, "message", None) or job.error_message or str(error), ()),
         "fingerprint": job.fingerprint,
         "attempt": job.attempt,
     }
@@ -338,47 +349,187 @@ async def acreate_batch_table(rows: list[dict[str, Any]], key: str | None = None
         return None
 
 
+#: Waiting loops log a line at most this often when something changed (seconds) ...
+HEARTBEAT_MIN_INTERVAL = 30.0
+#: ... and at least this often even when nothing changed (seconds).
+HEARTBEAT_MAX_INTERVAL = 60.0
+
+
+def format_duration(seconds: float) -> str:
+    """`4m10s`, `1h02m`, `45s`: a duration short enough for a log line.
+
+    Example:
+        ```python
+        from prefect_videogen.reporting import format_duration
+
+        assert format_duration(250) == "4m10s"
+        ```
+    """
+    seconds = max(int(seconds), 0)
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+
+
+class Heartbeat:
+    """When a waiting loop should log: never silent, never chatty.
+
+    `due(changed)` is true for the first call, then when something `changed` and at least
+    `min_interval` seconds passed since the last line, or when `max_interval` seconds passed
+    whatever happened. Call it on every poll (or on a timer); log when it says so. The clock
+    is injectable so the cadence is testable without waiting.
+
+    Example:
+        ```python
+        from prefect_videogen.reporting import Heartbeat
+
+        now = [0.0]
+        beat = Heartbeat(clock=lambda: now[0])
+        assert beat.due(changed=True)  # the first line
+        now[0] = 10.0
+        assert not beat.due(changed=True)  # too soon after the last line
+        now[0] = 45.0
+        assert not beat.due(changed=False)  # nothing new, and under a minute
+        assert beat.due(changed=True)  # something new, 30 s or more later
+        now[0] = 105.0
+        assert beat.due(changed=False)  # a minute without a line: say something
+        ```
+    """
+
+    def __init__(
+        self,
+        *,
+        min_interval: float | None = None,
+        max_interval: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.min_interval = HEARTBEAT_MIN_INTERVAL if min_interval is None else min_interval
+        self.max_interval = HEARTBEAT_MAX_INTERVAL if max_interval is None else max_interval
+        if not 0 <= self.min_interval <= self.max_interval:
+            raise ValueError(
+                f"need 0 <= min_interval <= max_interval, got {self.min_interval} "
+                f"and {self.max_interval}"
+            )
+        self.clock = clock
+        self.started = clock()
+        self.last_beat: float | None = None
+
+    @property
+    def elapsed(self) -> float:
+        """Seconds since the heartbeat was made."""
+        return self.clock() - self.started
+
+    def due(self, changed: bool = False) -> bool:
+        """Whether to log now; when true, the line counts as logged."""
+        now = self.clock()
+        since = None if self.last_beat is None else now - self.last_beat
+        if since is None or since >= self.max_interval or (changed and since >= self.min_interval):
+            self.last_beat = now
+            return True
+        return False
+
+    def mark(self) -> None:
+        """Count a line logged for another reason (e.g. a status change) as the last beat."""
+        self.last_beat = self.clock()
+
+
+def _status_word(job: Any) -> str:
+    return getattr(job.status, "value", str(job.status))
+
+
 class _ProgressBase:
-    def __init__(self, job: JobRecord, *, detailed: bool = True) -> None:
+    def __init__(
+        self,
+        job: JobRecord,
+        *,
+        detailed: bool = True,
+        clock: Callable[[], float] = time.monotonic,
+        logger: Any = None,
+    ) -> None:
         self.job = job
         self.detailed = detailed
         self.artifact_id: UUID | None = None
         self.last_status: str | None = None
         self.last_progress: int | None = None
-        self.logger = get_logger()
+        self.logger = logger if logger is not None else get_logger()
+        self.heartbeat = Heartbeat(clock=clock)
+        self._last_seen: Any = None
 
     @property
     def description(self) -> str:
         return f"{self.job.model} video job {self.job.job_id}"
 
+    @property
+    def _level(self) -> int:
+        return logging.INFO if self.detailed else logging.DEBUG
+
+    def _line(self, job: Any) -> None:
+        elapsed = self.heartbeat.elapsed
+        progress = int(job.progress or 0)
+        estimate = ""
+        if 0 < progress < 100 and elapsed >= 1:
+            left = elapsed * (100 - progress) / progress
+            if left >= 1:
+                estimate = f", about {format_duration(left)} left at this rate"
+        self.logger.log(
+            self._level,
+            "Video job %s is %s (%d%%), waiting %s%s",
+            self.job.job_id,
+            _status_word(job),
+            progress,
+            format_duration(elapsed),
+            estimate,
+        )
+
     def _log_status(self, update: Any) -> bool:
-        """Log when the status changes; return whether the progress value changed."""
-        status = getattr(update.status, "value", str(update.status))
+        """Log a status change at once, progress at the heartbeat's pace; True if progress moved."""
+        self._last_seen = update
+        status = _status_word(update)
         if status != self.last_status:
-            self.logger.log(
-                logging.INFO if self.detailed else logging.DEBUG,
-                "Video job %s is %s (%d%%)",
-                self.job.job_id,
-                status,
-                int(update.progress or 0),
-            )
+            self._line(update)
+            self.heartbeat.mark()
             self.last_status = status
+        elif self.heartbeat.due(changed=True):
+            self._line(update)
         changed = update.progress != self.last_progress
         self.last_progress = update.progress
         return changed
 
+    def tick(self, job: Any = None) -> None:
+        """Called after every poll, changed or not: log a line if a minute passed without one.
+
+        `job` is the last polled job (None if no poll has answered yet).
+        """
+        job = job if job is not None else self._last_seen
+        if self.heartbeat.due(changed=False):
+            if job is None:
+                self.logger.log(
+                    self._level,
+                    "Video job %s: no status yet, waiting %s",
+                    self.job.job_id,
+                    format_duration(self.heartbeat.elapsed),
+                )
+            else:
+                self._line(job)
+
 
 class ProgressReporter(_ProgressBase):
-    """`on_update` callback for `VideoGenClient.wait`: progress artifact + log on status change.
+    """`on_update` callback for `VideoGenClient.wait`: progress artifact and log lines.
 
-    With `detailed=False` it keeps no artifact and logs status changes at DEBUG: a batch
-    reports progress once for all its videos (`BatchProgress`), not per job.
+    A status change is logged at once; otherwise a line (status, percent, time waited and
+    the remaining time at the current rate) comes at most every 30 s while the progress
+    moves and at least every 60 s while it does not, when `tick` is passed as `on_tick`.
+    With `detailed=False` it keeps no artifact and logs at DEBUG: a batch reports progress
+    once for all its videos (`BatchProgress`), not per job.
 
     Example:
         ```python
         from prefect_videogen.reporting import ProgressReporter
 
-        job = client.wait(record.job_id, on_update=ProgressReporter(record))
+        reporter = ProgressReporter(record)
+        job = client.wait(record.job_id, on_update=reporter, on_tick=reporter.tick)
         ```
     """
 
@@ -424,10 +575,13 @@ class AsyncProgressReporter(_ProgressBase):
 
 
 class BatchProgress:
-    """One progress artifact for a whole batch: the share of its videos that are finished.
+    """Progress of a whole batch: one progress artifact and a heartbeat log line.
 
-    The artifact is updated at most every `min_interval` seconds (and always at the end), so
-    a batch of hundreds of videos makes a few dozen API calls, not one per video.
+    The line reads `2 of 5 stored, 1 failed, 2 generating; oldest waiting 4m10s`: stored and
+    failed are counted apart, and "generating" are the videos past the batch's concurrency
+    gate and not finished yet. It is logged at most every 30 s when the counts change and at
+    least every 60 s (a timer ticks while the batch runs), and once at the end. The artifact
+    (the share of finished videos) is updated at most every `min_interval` seconds.
 
     Example:
         ```python
@@ -435,23 +589,69 @@ class BatchProgress:
 
         progress = BatchProgress(total=500)
         await progress.start()
-        ...  # after each video, stored or failed:
-        await progress.advance()
+        async with progress.generating():  # for each video, around its generation
+            ...
+        await progress.advance()  # or advance(failed=True)
         await progress.finish()
         ```
     """
 
-    def __init__(self, total: int, *, min_interval: float = 2.0, key: str | None = None) -> None:
+    def __init__(
+        self,
+        total: int,
+        *,
+        min_interval: float = 2.0,
+        tick_interval: float = 5.0,
+        clock: Callable[[], float] = time.monotonic,
+        logger: Any = None,
+        key: str | None = None,
+    ) -> None:
         self.key = key
         self.total = max(total, 1)
-        self.finished = 0
+        self.stored = 0
+        self.failed = 0
         self.min_interval = min_interval
+        self.tick_interval = tick_interval
+        self.clock = clock
+        self.logger = logger
+        self.heartbeat = Heartbeat(clock=clock)
         self.artifact_id: UUID | None = None
+        self._in_flight: dict[int, float] = {}
+        self._next_token = 0
+        self._counts_logged: tuple[int, int, int] | None = None
         self._reported = -1.0
         self._last_update = 0.0
+        self._ticker: asyncio.Task[None] | None = None
+
+    @property
+    def finished(self) -> int:
+        """Videos stored or failed so far."""
+        return self.stored + self.failed
+
+    def generating(self) -> _Generating:
+        """`async with progress.generating():` around one video's generation."""
+        return _Generating(self)
+
+    def summary(self) -> str:
+        """`N of M stored, K failed, J generating; oldest waiting 4m10s`."""
+        line = f"{self.stored} of {self.total} stored, {self.failed} failed"
+        if self._in_flight:
+            oldest = self.clock() - min(self._in_flight.values())
+            line += f", {len(self._in_flight)} generating; oldest waiting {format_duration(oldest)}"
+        queued = self.total - self.finished - len(self._in_flight)
+        if queued > 0:
+            line += f"{';' if not self._in_flight else ','} {queued} queued"
+        return line
+
+    def tick(self) -> None:
+        """Log the summary if the heartbeat says so (counts changed, or a minute passed)."""
+        counts = (self.stored, self.failed, len(self._in_flight))
+        if self.heartbeat.due(changed=counts != self._counts_logged):
+            self._counts_logged = counts
+            (self.logger or get_logger()).info("Batch: %s", self.summary())
 
     async def start(self) -> None:
-        """Create the artifact at 0 %."""
+        """Create the artifact at 0 % and start the heartbeat timer."""
         from prefect.artifacts import acreate_progress_artifact
 
         try:
@@ -462,28 +662,59 @@ class BatchProgress:
             )
         except Exception:
             get_logger().debug("Could not create the batch progress artifact", exc_info=True)
-        self._reported, self._last_update = 0.0, time.monotonic()
+        self._reported, self._last_update = 0.0, self.clock()
+        self._ticker = asyncio.create_task(self._beat())
 
-    async def advance(self) -> None:
-        """Count one more finished video; update the artifact if it is due."""
-        self.finished += 1
-        if time.monotonic() - self._last_update >= self.min_interval:
+    async def _beat(self) -> None:
+        while True:
+            await asyncio.sleep(self.tick_interval)
+            self.tick()
+
+    async def advance(self, *, failed: bool = False) -> None:
+        """Count one more finished video (stored, or `failed`); update the artifact if due."""
+        if failed:
+            self.failed += 1
+        else:
+            self.stored += 1
+        self.tick()
+        if self.clock() - self._last_update >= self.min_interval:
             await self._update()
 
     async def finish(self) -> None:
-        """Bring the artifact up to date."""
+        """Stop the timer, log the final counts and bring the artifact up to date."""
+        if self._ticker is not None:
+            self._ticker.cancel()
+            self._ticker = None
+        (self.logger or get_logger()).info(
+            "Batch finished: %d of %d stored, %d failed", self.stored, self.total, self.failed
+        )
         await self._update()
 
     async def _update(self) -> None:
         from prefect.artifacts import aupdate_progress_artifact
 
         progress = round(100.0 * self.finished / self.total, 1)
-        self._last_update = time.monotonic()
+        self._last_update = self.clock()
         if self.artifact_id is None or progress == self._reported:
             return
         self._reported = progress
-        get_logger().info("%d of %d videos finished", self.finished, self.total)
         try:
             await aupdate_progress_artifact(self.artifact_id, progress)
         except Exception:
             get_logger().debug("Could not update the batch progress artifact", exc_info=True)
+
+
+class _Generating:
+    """Marks one video as generating while the `async with` block runs."""
+
+    def __init__(self, progress: BatchProgress) -> None:
+        self.progress = progress
+        self.token: int | None = None
+
+    async def __aenter__(self) -> None:
+        self.token = self.progress._next_token
+        self.progress._next_token += 1
+        self.progress._in_flight[self.token] = self.progress.clock()
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self.progress._in_flight.pop(self.token, None)

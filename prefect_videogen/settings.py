@@ -84,6 +84,23 @@ class VideoGenSettings(PrefectBaseSettings):
             "host is gone is taken over at once, so this matters for other hosts only."
         ),
     )
+    price_table: str | None = Field(
+        default=None,
+        description=(
+            "Your prices, matched before the package's: a .toml/.json price table file or a "
+            'saved VideoGenPriceTable block ("videogen-price-table/<name>"); see '
+            "prefect_videogen.costs."
+        ),
+    )
+    allowed_image_hosts: list[str] = Field(
+        default_factory=list,
+        description=(
+            "Hosts that image URLs may be fetched from although they are not public "
+            "addresses (loopback, private, link-local): host names, `*.example.com`, IP "
+            "addresses or networks such as `10.0.0.0/8`; `*` allows every host. Set as JSON, "
+            "e.g. PREFECT_INTEGRATIONS_VIDEOGEN_ALLOWED_IMAGE_HOSTS='[\"127.0.0.1\"]'."
+        ),
+    )
 
     @field_validator("lock_manager")
     @classmethod

@@ -242,12 +242,7 @@ async def generate_batch_sharded(
         )
         ```
     """
-    from prefect_videogen.flows import load_manifest
-
-    try:  # where the entry check lives once flows.py is split (manifest.py)
-        from prefect_videogen.manifest import plan_entry
-    except ImportError:
-        from prefect_videogen.flows import _entry_request as plan_entry
+    from prefect_videogen.manifest import load_manifest, plan_entry
     from prefect_videogen.storage import aresolve_storage
 
     if shards < 1:

@@ -228,7 +228,8 @@ class _Steps:
             done = self.client.wait(
                 record.job_id,
                 model=record.model,
-                on_update=ProgressReporter(record, detailed=progress),
+                on_update=(reporter := ProgressReporter(record, detailed=progress)),
+                on_tick=reporter.tick,
                 **options,
             )
         except VideoGenerationFailed as exc:
@@ -313,7 +314,8 @@ class _AsyncSteps:
             done = await self.client.wait(
                 record.job_id,
                 model=record.model,
-                on_update=AsyncProgressReporter(record, detailed=progress),
+                on_update=(reporter := AsyncProgressReporter(record, detailed=progress)),
+                on_tick=reporter.tick,
                 **options,
             )
         except VideoGenerationFailed as exc:

@@ -15,13 +15,27 @@ Where a video goes inside the block comes from a path template such as the defau
 `{model}/{date}/{job_id}.mp4`. Every field is sanitized (only letters, digits, `.`, `_`
 and `-` survive; a job id that had to be changed gets a short hash so two ids cannot
 collide), and the rendered path is checked to stay inside the block, so an id such as
-`../../etc/x` from a hostile server cannot escape the base path.
+`../../etc/x` from a hostile server cannot escape the base path. A template that names
+neither `{job_id}` nor `{fingerprint}` cannot tell two jobs apart, so the job id is added to
+its file name (`{prompt_slug}.mp4` writes `a-red-fox-<job id>.mp4`) and a warning says so:
+two different paid videos never overwrite each other.
+
+Storage references: `"<block-type-slug>/<block-name>"` names a saved block; a string of that
+shape whose slug is no block type (`"s3-buckt/videos"`) is an error, not a local folder;
+write local folders as `"./videos/out"`, `"videos"` or an absolute path.
+
+`check_writable` runs before a paid submit: a local folder gets a probe file written and
+removed, a saved block must load. Writes that fail after paying raise `StorageError`, which
+says that the job is paid and that a rerun after the fix reuses it.
 """
 
 from __future__ import annotations
 
+import contextlib
+import difflib
 import hashlib
 import inspect
+import logging
 import os
 import re
 import shutil
@@ -38,15 +52,18 @@ from prefect.blocks.core import Block, UnknownBlockType
 from prefect.filesystems import LocalFileSystem, WritableFileSystem
 
 from prefect_videogen import _prefect
-from prefect_videogen.exceptions import InvalidRequestError
+from prefect_videogen._extras import EXTRA_BLOCK_TYPES, require_extra
+from prefect_videogen.exceptions import InvalidRequestError, StorageError
 from prefect_videogen.settings import current_settings
 
 __all__ = [
     "TEMPLATE_FIELDS",
     "StorageTarget",
+    "acheck_writable",
     "aresolve_storage",
     "call_block",
     "check_path_template",
+    "check_writable",
     "is_block_type",
     "open_target",
     "render_path",
@@ -64,6 +81,10 @@ StorageLike = WritableFileSystem | Block | str | Path | None
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 _BLOCK_REF = re.compile(r"^([a-z0-9][a-z0-9-]*)/([^/]+)$")
+#: Fields that tell two jobs apart; a template without one gets the job id appended.
+_UNIQUE_FIELDS = ("job_id", "fingerprint")
+
+logger = logging.getLogger("prefect_videogen.storage")
 
 
 def safe_component(value: Any, *, unique: bool = False, max_length: int = 100) -> str:
@@ -141,7 +162,7 @@ def render_path(
         # sora-2/video_1.mp4
         ```
     """
-    used = {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
+    used = _fields(template)
     unknown = sorted(name for name in used if name not in TEMPLATE_FIELDS)
     if unknown or "" in used:
         raise InvalidRequestError(
@@ -149,6 +170,7 @@ def render_path(
             f"unknown field(s) {', '.join(repr(n) for n in unknown) or '{}'} in {template!r}",
             allowed=[f"{{{name}}}" for name in TEMPLATE_FIELDS],
         )
+    template = unique_template(template)
     when = (date or datetime.now(UTC)).astimezone(UTC)
     fields = {
         "model": safe_component(model),
@@ -171,8 +193,41 @@ def render_path(
     return "/".join(parts)
 
 
+def _fields(template: str) -> set[str]:
+    try:
+        return {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
+    except ValueError as exc:  # an unmatched "{" or "}"
+        raise InvalidRequestError("path_template", f"{template!r}: {exc}") from None
+
+
+def unique_template(template: str) -> str:
+    """`template`, with `-{job_id}` added to its file name if it cannot tell jobs apart.
+
+    A template without `{job_id}` or `{fingerprint}` would write two different jobs' videos
+    to one path, the second overwriting the first.
+
+    Example:
+        ```python
+        from prefect_videogen.storage import unique_template
+
+        print(unique_template("{model}/{prompt_slug}.mp4"))  # {model}/{prompt_slug}-{job_id}.mp4
+        ```
+    """
+    if any(name in _UNIQUE_FIELDS for name in _fields(template)):
+        return template
+    folder, _, name = template.replace("\\", "/").rpartition("/")
+    stem, dot, suffix = name.rpartition(".")
+    if not dot or not stem:
+        stem, suffix = name, ""
+    unique = f"{stem}-{{job_id}}" + (f".{suffix}" if suffix else "")
+    return f"{folder}/{unique}" if folder else unique
+
+
 def check_path_template(template: str) -> None:
     """Raise now if `template` is unusable, so a flow fails before it pays for a video.
+
+    A template that names neither `{job_id}` nor `{fingerprint}` is accepted with a
+    warning: the job id is added to its file name (see `unique_template`).
 
     Raises:
         InvalidRequestError: `path_template` uses an unknown field or leaves the block.
@@ -194,6 +249,34 @@ def check_path_template(template: str) -> None:
         fingerprint="0" * 64,
         prompt="prompt",
     )
+    if (unique := unique_template(template)) != template:
+        _warn(
+            "path_template %r names neither {job_id} nor {fingerprint}, so two jobs could "
+            "write the same file; the job id is added to each file name: %r",
+            template,
+            unique,
+        )
+
+
+_warned: set[tuple[Any, ...]] = set()
+
+
+def _warn(message: str, *args: Any) -> None:
+    """A warning in the Prefect run's log (once per flow run), else in ours (once)."""
+    from prefect.context import FlowRunContext
+
+    context = FlowRunContext.get()
+    run_id = context.flow_run.id if context is not None and context.flow_run else None
+    key = (run_id, message, *args)
+    if key in _warned:
+        return
+    _warned.add(key)
+    try:
+        from prefect import get_run_logger
+
+        get_run_logger().warning(message, *args)
+    except Exception:  # MissingContextError outside a run
+        logger.warning(message, *args)
 
 
 def _default_storage() -> LocalFileSystem:
@@ -210,12 +293,61 @@ def is_block_type(slug: str) -> bool:
     return True
 
 
+def _block_types() -> list[str]:
+    from prefect.utilities.dispatch import get_registry_for_type
+
+    return sorted(get_registry_for_type(Block) or {})
+
+
 def _parse_reference(value: str) -> tuple[str, str] | None:
-    """("s3-bucket", "name") if `value` names a saved block of a known type, else None."""
+    """("s3-bucket", "name") if `value` is a saved block's reference, None for a folder.
+
+    Raises:
+        InvalidRequestError: `value` has the shape `slug/name` but `slug` is no block type.
+    """
     match = _BLOCK_REF.match(value)
-    if match is None or not is_block_type(match.group(1)):
+    if match is not None and (extra := EXTRA_BLOCK_TYPES.get(match.group(1))):
+        require_extra(extra, f"The {match.group(1)} block {value!r}")
+    if match is None:
         return None
-    return match.group(1), match.group(2)
+    slug = match.group(1)
+    if not is_block_type(slug):
+        close = difflib.get_close_matches(slug, _block_types(), n=3)
+        hint = f"did you mean {' or '.join(repr(c) for c in close)}? " if close else ""
+        raise InvalidRequestError(
+            "storage",
+            f"{value!r} looks like a saved block (<block-type-slug>/<block-name>) but "
+            f"{slug!r} is no block type Prefect knows; {hint}(a block type's package must "
+            f"be installed.) For a local folder write {'./' + value!r} or an absolute path",
+        )
+    return slug, match.group(2)
+
+
+def _missing_block(reference: str, exc: Exception) -> InvalidRequestError:
+    return InvalidRequestError(
+        "storage",
+        f"no saved block {reference!r} ({exc}); save it first (e.g. "
+        f'S3Bucket(bucket_name=...).save("{reference.split("/", 1)[1]}")), check its name '
+        "with `prefect block ls`, or pass a local folder",
+    )
+
+
+def _load_block(reference: str) -> Any:
+    from prefect.exceptions import ObjectNotFound
+
+    try:
+        return _prefect.load_block(reference)
+    except (ValueError, ObjectNotFound) as exc:
+        raise _missing_block(reference, exc) from None
+
+
+async def _aload_block(reference: str) -> Any:
+    from prefect.exceptions import ObjectNotFound
+
+    try:
+        return await Block.aload(reference)
+    except (ValueError, ObjectNotFound) as exc:
+        raise _missing_block(reference, exc) from None
 
 
 def _check_block(block: Any, given: Any) -> Any:
@@ -235,8 +367,13 @@ def resolve_storage(storage: StorageLike = None) -> Any:
     Args:
         storage: A block object; a saved block's `"<block-type-slug>/<block-name>"` (e.g.
             `"s3-bucket/videos"`, `"local-file-system/out"`); a local directory as a `Path` or
-            any other string; or None for a `LocalFileSystem` at the `output_dir` setting
-            (`./videos` by default).
+            a string (`"./videos/out"`, `"videos"`, `"/data/videos"`; `"a/b"` whose `a` is no
+            block type is refused as a likely typo); or None for a `LocalFileSystem` at the
+            `output_dir` setting (`./videos` by default).
+
+    Raises:
+        InvalidRequestError: naming `storage`: not a storage, an unknown block type, or no
+            saved block of that name.
 
     Returns:
         The block to write to.
@@ -252,7 +389,7 @@ def resolve_storage(storage: StorageLike = None) -> Any:
     if storage is None:
         return _default_storage()
     if isinstance(storage, str) and (ref := _parse_reference(storage)) is not None:
-        return _check_block(_prefect.load_block(f"{ref[0]}/{ref[1]}"), storage)
+        return _check_block(_load_block(f"{ref[0]}/{ref[1]}"), storage)
     if isinstance(storage, str | Path):
         return LocalFileSystem(basepath=str(Path(storage).expanduser().resolve()))
     return _check_block(storage, storage)
@@ -261,8 +398,67 @@ def resolve_storage(storage: StorageLike = None) -> Any:
 async def aresolve_storage(storage: StorageLike = None) -> Any:
     """Async twin of `resolve_storage` (loads saved blocks with `Block.aload`)."""
     if isinstance(storage, str) and (ref := _parse_reference(storage)) is not None:
-        return _check_block(await Block.aload(f"{ref[0]}/{ref[1]}"), storage)
+        return _check_block(await _aload_block(f"{ref[0]}/{ref[1]}"), storage)
     return resolve_storage(storage)
+
+
+def _probe_local(block: LocalFileSystem) -> None:
+    base = Path(block.basepath).expanduser() if block.basepath else Path.cwd()
+    probe = base / f".prefect-videogen-probe-{os.getpid()}-{os.urandom(4).hex()}"
+    try:
+        base.mkdir(parents=True, exist_ok=True)
+        with open(probe, "wb") as handle:
+            handle.write(b"probe")
+            handle.flush()
+            os.fsync(handle.fileno())
+    except OSError as exc:
+        raise InvalidRequestError(
+            "storage",
+            f"cannot write to {str(base)!r} ({exc.strerror or exc}); nothing was submitted. "
+            "Fix the folder's permissions or free space, or choose another storage",
+        ) from None
+    finally:
+        with contextlib.suppress(OSError):
+            probe.unlink(missing_ok=True)
+
+
+def check_writable(storage: StorageLike = None, path_template: str | None = None) -> Any:
+    """Check, before paying for a video, that it can be stored; returns the resolved block.
+
+    The path template must be usable (see `check_path_template`), a saved block must load,
+    and a local folder must take a probe file (written, fsynced and removed). Other blocks
+    are not written to here: a probe object would cost a request and may be kept.
+
+    Args:
+        storage: What `resolve_storage` accepts.
+        path_template: The template to check; None checks the `path_template` setting.
+
+    Raises:
+        InvalidRequestError: naming `storage` or `path_template`; nothing was submitted.
+
+    Example:
+        ```python
+        from prefect_videogen.storage import check_writable
+
+        block = check_writable("./videos", "{model}/{date}/{job_id}.mp4")
+        ```
+    """
+    check_path_template(path_template or current_settings().path_template)
+    block = resolve_storage(storage)
+    if isinstance(block, LocalFileSystem):
+        _probe_local(block)
+    return block
+
+
+async def acheck_writable(storage: StorageLike = None, path_template: str | None = None) -> Any:
+    """Async twin of `check_writable` (loads saved blocks with `Block.aload`)."""
+    import anyio
+
+    check_path_template(path_template or current_settings().path_template)
+    block = await aresolve_storage(storage)
+    if isinstance(block, LocalFileSystem):
+        await anyio.to_thread.run_sync(_probe_local, block)
+    return block
 
 
 def storage_label(block: Any) -> str:
@@ -349,6 +545,28 @@ def write_atomically(path: Path, data: bytes) -> None:
         raise
 
 
+def _paid_storage_error(doing: str, where: str, exc: BaseException) -> StorageError:
+    reason = (exc.strerror if isinstance(exc, OSError) else None) or str(exc) or type(exc).__name__
+    return StorageError(
+        f"{doing} {where!r} failed ({type(exc).__name__}: {reason}). The video job is paid and "
+        "finished, so do not submit it again: fix the storage (free space, permissions, the "
+        "block's settings), then run again; a rerun with the same request and attempt "
+        "reuses the job and only downloads it again.",
+        path=where,
+    )
+
+
+@contextmanager
+def _storing(doing: str, where: str) -> Iterator[None]:
+    """Turn a failing write (OSError, a block's own error) into a `StorageError`."""
+    try:
+        yield
+    except (InvalidRequestError, StorageError):
+        raise
+    except Exception as exc:
+        raise _paid_storage_error(doing, where, exc) from exc
+
+
 @dataclass
 class StorageTarget:
     """Where one video is being written: the local file to download to, and how to store it.
@@ -370,54 +588,66 @@ class StorageTarget:
         return f"{self.path}.json"
 
     def store(self) -> str:
-        """Put the downloaded file at its final place in the block; returns the location."""
-        if self.kind == "local":
-            self.location = str(self.local_path)
-        elif self.kind == "upload":
-            self.location = str(
-                call_block(self.block, "upload_from_path", str(self.local_path), self.path)
-            )
-        else:
-            self.location = str(
-                call_block(self.block, "write_path", self.path, self.local_path.read_bytes())
-                or self.path
-            )
+        """Put the downloaded file at its final place in the block; returns the location.
+
+        Raises:
+            StorageError: the block refused the video (it is paid; a rerun reuses the job).
+        """
+        with _storing("storing the video at", self.path):
+            if self.kind == "local":
+                self.location = str(self.local_path)
+            elif self.kind == "upload":
+                self.location = str(
+                    call_block(self.block, "upload_from_path", str(self.local_path), self.path)
+                )
+            else:
+                self.location = str(
+                    call_block(self.block, "write_path", self.path, self.local_path.read_bytes())
+                    or self.path
+                )
         return self.location
 
     async def astore(self) -> str:
         """Async twin of `store()`."""
-        if self.kind == "local":
-            self.location = str(self.local_path)
-        elif self.kind == "upload":
-            location = await _acall(self.block, "upload_from_path", str(self.local_path), self.path)
-            self.location = str(location)
-        else:
-            content = self.local_path.read_bytes()
-            self.location = str(
-                await _acall(self.block, "write_path", self.path, content) or self.path
-            )
+        with _storing("storing the video at", self.path):
+            if self.kind == "local":
+                self.location = str(self.local_path)
+            elif self.kind == "upload":
+                location = await _acall(
+                    self.block, "upload_from_path", str(self.local_path), self.path
+                )
+                self.location = str(location)
+            else:
+                import anyio
+
+                content = await anyio.to_thread.run_sync(self.local_path.read_bytes)
+                self.location = str(
+                    await _acall(self.block, "write_path", self.path, content) or self.path
+                )
         return self.location
 
     def write_sidecar(self, data: bytes) -> str:
         """Write the sidecar JSON next to the video (atomically on local disk)."""
-        if self.kind == "local":
-            sidecar = self.local_path.with_name(self.local_path.name + ".json")
-            write_atomically(sidecar, data)
-            return str(sidecar)
-        return str(
-            call_block(self.block, "write_path", self.sidecar_path, data) or self.sidecar_path
-        )
+        with _storing("writing the sidecar", self.sidecar_path):
+            if self.kind == "local":
+                sidecar = self.local_path.with_name(self.local_path.name + ".json")
+                write_atomically(sidecar, data)
+                return str(sidecar)
+            return str(
+                call_block(self.block, "write_path", self.sidecar_path, data) or self.sidecar_path
+            )
 
     async def awrite_sidecar(self, data: bytes) -> str:
         """Async twin of `write_sidecar()`."""
-        if self.kind == "local":
-            import anyio
+        with _storing("writing the sidecar", self.sidecar_path):
+            if self.kind == "local":
+                import anyio
 
-            sidecar = self.local_path.with_name(self.local_path.name + ".json")
-            await anyio.to_thread.run_sync(write_atomically, sidecar, data)
-            return str(sidecar)
-        written = await _acall(self.block, "write_path", self.sidecar_path, data)
-        return str(written or self.sidecar_path)
+                sidecar = self.local_path.with_name(self.local_path.name + ".json")
+                await anyio.to_thread.run_sync(write_atomically, sidecar, data)
+                return str(sidecar)
+            written = await _acall(self.block, "write_path", self.sidecar_path, data)
+            return str(written or self.sidecar_path)
 
     def cleanup(self) -> None:
         """Delete the local temporary directory, if one was used."""
@@ -436,6 +666,7 @@ def open_target(block: Any, path: str) -> Iterator[StorageTarget]:
 
     Raises:
         InvalidRequestError: if `path` would land outside the block's base path.
+        StorageError: the folder cannot be created (the job is paid; a rerun reuses it).
 
     Example:
         ```python
@@ -450,10 +681,12 @@ def open_target(block: Any, path: str) -> Iterator[StorageTarget]:
     """
     if isinstance(block, LocalFileSystem):
         destination = _local_destination(block, path)
-        destination.parent.mkdir(parents=True, exist_ok=True)
+        with _storing("creating the folder", str(destination.parent)):
+            destination.parent.mkdir(parents=True, exist_ok=True)
         target = StorageTarget(block=block, path=path, local_path=destination, kind="local")
     else:
-        tmpdir = Path(tempfile.mkdtemp(prefix="prefect-videogen-"))
+        with _storing("creating a temporary folder for", path):
+            tmpdir = Path(tempfile.mkdtemp(prefix="prefect-videogen-"))
         kind: Literal["upload", "write_path"] = (
             "upload" if hasattr(block, "upload_from_path") else "write_path"
         )

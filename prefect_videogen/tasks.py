@@ -40,7 +40,12 @@ from prefect_videogen.in_flight import track_in_flight
 from prefect_videogen.naming import video_task_run_name
 from prefect_videogen.records import JobRecord, StoredVideo
 from prefect_videogen.steps import _AsyncSteps, _Steps, check_credentials, wait_options
-from prefect_videogen.storage import aresolve_storage, resolve_storage
+from prefect_videogen.storage import (
+    acheck_writable,
+    aresolve_storage,
+    check_writable,
+    resolve_storage,
+)
 
 __all__ = [
     "RETRYING",
@@ -474,7 +479,7 @@ def generate_video(
     """
     credentials = check_credentials(credentials)
     normalized, family = normalize_request(request)  # a bad request fails before anything else
-    block = resolve_storage(storage)
+    block = check_writable(storage, path_template)  # before paying
     options = wait_options(timeout)
     with credentials.get_client() as client:  # one client (and connection) for all three steps
         steps = _Steps(client, credentials)
@@ -532,7 +537,7 @@ async def agenerate_video(
     """
     credentials = check_credentials(credentials)
     normalized, family = normalize_request(request)  # a bad request fails before anything else
-    block = await aresolve_storage(storage)
+    block = await acheck_writable(storage, path_template)  # before paying
     options = wait_options(timeout)
     async with credentials.get_async_client() as client:  # one client for all three steps
         steps = _AsyncSteps(client, credentials)

@@ -49,7 +49,7 @@ BASE = "https://api.test/v1"
 KEY = "sk-test-SECRET-0123456789abcdef"
 ORG_HEADER = "org-secret-header-value"
 JOB = {"id": "video_1", "object": "video", "model": "sora-2", "status": "queued", "progress": 0}
-VIDEO = bytes(range(256)) * 40  # 10 KiB of known bytes
+VIDEO = b"\x00\x00\x00\x18ftypisom" + (bytes(range(256)) * 40)[12:]  # 10 KiB, an MP4 head
 
 
 class Server:

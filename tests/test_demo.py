@@ -38,3 +38,7 @@ def test_demo_writes_three_decodable_videos(tmp_path, monkeypatch):
         assert sidecar.sha256 == video.sha256
         assert any(str(path) in line for line in lines)  # the demo says where it is
     assert "no key, no account" in lines[0]
+    # It says which Prefect API it uses (or that it starts the temporary server) before the
+    # first flow, rather than sitting silent while a server starts.
+    assert lines[1].startswith(("Using the Prefect API at", "Starting Prefect's temporary"))
+    assert lines[2] == "1/3 text-to-video ..."

@@ -52,7 +52,7 @@ def frame(width: int = 320, height: int = 180, fmt: str = "PNG", name: str = "a"
             5,
             "16:9",
         ),
-        ({"model": "jimeng_v30_pro", "seconds": 8}, 8, "16:9"),  # newer model: lenient
+        ({"model": "jimeng_v40", "seconds": 8}, 8, "16:9"),  # newer model: lenient
     ],
 )
 def test_accepts_and_keeps_the_aspect_ratio(kwargs, seconds, size):

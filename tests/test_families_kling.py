@@ -48,7 +48,7 @@ def frame(width: int = 640, height: int = 360, fmt: str = "PNG") -> ImageInput:
             "16:9",
         ),
         ({"first_frame": frame(300, 750)}, 5, "16:9"),  # 1:2.5 is the limit, allowed
-        ({"model": "kling-v2-1-master", "seconds": 15}, 15, "16:9"),  # newer model: lenient
+        ({"model": "kling-v4", "seconds": 15}, 15, "16:9"),  # newer model: lenient
     ],
 )
 def test_accepts_and_keeps_the_aspect_ratio(kwargs, seconds, size):
@@ -238,3 +238,26 @@ def test_equal_intents_get_equal_fingerprints():
     )
     assert a.fingerprint() == b.fingerprint()
     assert FAMILY.validate(a) == a
+
+
+def test_kling_metadata_image_spellings_are_the_frames():
+    a = FAMILY.validate(
+        VideoRequest(
+            model="kling-v1",
+            prompt="p",
+            metadata={
+                "image": "https://example.com/a.png",
+                "image_tail": "https://example.com/b.png",
+            },
+        )
+    )
+    b = FAMILY.validate(
+        VideoRequest(
+            model="kling-v1",
+            prompt="p",
+            first_frame=ImageInput.from_url("https://example.com/a.png"),
+            last_frame=ImageInput.from_url("https://example.com/b.png"),
+        )
+    )
+    assert a == b and a.mode == "keyframe"
+    assert a.fingerprint() == b.fingerprint()

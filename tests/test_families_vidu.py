@@ -41,7 +41,7 @@ def frame(width: int = 320, height: int = 180, fmt: str = "PNG") -> ImageInput:
         ({"model": "vidu2.0", "first_frame": frame(), "size": "360p"}, 4, "360p"),
         ({"model": "vidu2.0", "first_frame": frame(), "seconds": 8}, 8, "720p"),
         ({"model": "vidu1.5", "seconds": 8, "size": "1280x720"}, 8, "720p"),
-        ({"model": "viduq3-pro", "seconds": 12}, 12, "1080p"),  # newer model: lenient
+        ({"model": "viduq4-pro", "seconds": 12}, 12, "1080p"),  # newer model: lenient
     ],
 )
 def test_accepts_and_writes_size_as_a_tier(kwargs, seconds, size):

@@ -56,7 +56,7 @@ DEFAULT_PARAMS = {"watermark": False, "prompt_extend": True}
             "720P",
         ),
         # Newer Wan names: lenient spec, no default size (the gateway chooses).
-        ({"model": "wan2.7-i2v", "first_frame": url(), "seconds": 15}, 15, None),
+        ({"model": "wan2.8-i2v", "first_frame": url(), "seconds": 15}, 15, None),
         ({"model": "wan2.7-t2v", "size": "1280x720"}, 5, "1280*720"),
     ],
 )
@@ -266,7 +266,7 @@ def test_raw_metadata_is_deep_merged_last():
 
 
 def test_lenient_model_without_size_leaves_the_choice_to_the_gateway():
-    body = encode(model="wan2.7-i2v", first_frame=url())
+    body = encode(model="wan2.8-i2v", first_frame=url())
     assert "size" not in body
     assert body["metadata"]["parameters"] == {
         "duration": 5,

@@ -158,7 +158,11 @@ def test_image_to_video_accepts_every_image_notation(emulator, image_server, tmp
         assert stored.request["first_frame_sha256"] == ImageInput.from_bytes(data).sha256
 
 
-def test_sora_image_from_a_url_is_fetched_and_uploaded(emulator, image_server, tmp_path):
+def test_sora_image_from_a_url_is_fetched_and_uploaded(
+    emulator, image_server, tmp_path, monkeypatch
+):
+    # The image server is on loopback, which image fetches refuse unless allowed.
+    monkeypatch.setenv("PREFECT_INTEGRATIONS_VIDEOGEN_ALLOWED_IMAGE_HOSTS", '["127.0.0.1"]')
     url = image_server("cat.png", png_bytes(1280, 720))
     stored = image_to_video(
         "the cat turns its head",

@@ -127,6 +127,18 @@ def test_flow_fails_clearly_without_a_video(prefect_server, tmp_path: Path) -> N
         postprocess_video(str(tmp_path / "missing.mp4"))
 
 
+def test_a_folder_name_as_storage_reads_like_storage_does(
+    prefect_server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`storage="videos"` is the folder ./videos here too (it raised UnknownBlockType)."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "videos" / "m").mkdir(parents=True)
+    _make_mp4(tmp_path / "videos" / "m" / "v.mp4")
+    poster = postprocess_video("m/v.mp4", storage="videos")
+    assert poster == str(tmp_path / "videos" / "m" / "v.poster.jpg")
+    assert Path(poster).is_file()
+
+
 def test_an_unsaved_block_type_is_refused(prefect_server, video: Path) -> None:
     with pytest.raises(InvalidRequestError) as caught:
         postprocess_video(str(video), storage="s3-bucket")

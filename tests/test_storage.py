@@ -171,7 +171,7 @@ def test_resolve_storage_defaults_to_the_output_dir_setting(tmp_path, monkeypatc
     assert Path(block.basepath) == tmp_path / "out"
 
 
-@pytest.mark.parametrize("value", ["./videos", "videos", "videos/out", "/tmp/x/videos"])
+@pytest.mark.parametrize("value", ["./videos", "videos", "./videos/out", "/tmp/x/videos", "a/b/c"])
 def test_strings_that_are_not_block_references_are_directories(value):
     block = resolve_storage(value)
     assert isinstance(block, LocalFileSystem)

@@ -26,6 +26,7 @@ import inspect
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 
+import anyio
 import httpx
 from pydantic import SecretStr
 
@@ -251,6 +252,7 @@ class VideoGenClient(_BaseVideoGenClient):
         max_interval: float = 15.0,
         on_update: Callable[[VideoJob], None] | None = None,
         unknown_timeout: float | None = UNKNOWN_TIMEOUT,
+        on_tick: Callable[[VideoJob | None], None] | None = None,
     ) -> VideoJob:
         """Poll until the job completes.
 
@@ -268,6 +270,8 @@ class VideoGenClient(_BaseVideoGenClient):
             unknown_timeout: Seconds the job may keep answering status `unknown`; None
                 for no limit. A new-api gateway says `unknown` for a task its poller has
                 not started yet (a queued job), and DashScope for an id it does not know.
+            on_tick: Called after every poll, changed or not, with the last job seen (None
+                before the first answer): for a heartbeat log line while nothing changes.
 
         Returns:
             The completed job.
@@ -288,6 +292,7 @@ class VideoGenClient(_BaseVideoGenClient):
             min_interval=min_interval,
             max_interval=max_interval,
             unknown_timeout=unknown_timeout,
+            on_tick=on_tick,
         )
         while True:
             try:
@@ -346,7 +351,7 @@ class VideoGenClient(_BaseVideoGenClient):
             ```
         """
         target, params = self._content_target(video_id, variant, url)
-        part = self._open_part(destination, chunk_size)
+        part = self._open_part(destination, chunk_size, variant)
 
         def download(source: httpx.URL, query: Mapping[str, str]) -> None:
             call = self._download_call(source)
@@ -407,11 +412,11 @@ class VideoGenClient(_BaseVideoGenClient):
                 if not response.is_success:
                     response.read()
                     raise self._download_error(response, call, kind, part)
-                part.begin(response)
                 self._check_variant(response, variant, call)
+                part.begin(response)
                 for chunk in response.iter_bytes():
                     part.write(chunk)
-                part.end()
+                part.end(response.status_code)
                 return
             except httpx.TransportError as exc:
                 raise self._connection_error(exc, call, kind) from exc
@@ -568,6 +573,7 @@ class AsyncVideoGenClient(_BaseVideoGenClient):
         max_interval: float = 15.0,
         on_update: Callable[[VideoJob], Awaitable[None] | None] | None = None,
         unknown_timeout: float | None = UNKNOWN_TIMEOUT,
+        on_tick: Callable[[VideoJob | None], None] | None = None,
     ) -> VideoJob:
         """Poll until the job completes; see `VideoGenClient.wait`.
 
@@ -582,6 +588,7 @@ class AsyncVideoGenClient(_BaseVideoGenClient):
             min_interval=min_interval,
             max_interval=max_interval,
             unknown_timeout=unknown_timeout,
+            on_tick=on_tick,
         )
         while True:
             try:
@@ -615,7 +622,8 @@ class AsyncVideoGenClient(_BaseVideoGenClient):
             ```
         """
         target, params = self._content_target(video_id, variant, url)
-        part = self._open_part(destination, chunk_size)
+        # File work (open, write, fsync, rename) runs in worker threads, off the event loop.
+        part = await anyio.to_thread.run_sync(self._open_part, destination, chunk_size, variant)
 
         async def download(source: httpx.URL, query: Mapping[str, str]) -> None:
             call = self._download_call(source)
@@ -650,9 +658,9 @@ class AsyncVideoGenClient(_BaseVideoGenClient):
                     raise
                 part.resumable = False  # another source: start over
                 await download(fallback, {})
-            return part.commit()
+            return await anyio.to_thread.run_sync(part.commit)
         except BaseException:
-            part.discard()
+            part.discard()  # inline: a cancelled task cannot await a thread any more
             raise
 
     async def _download_once(
@@ -676,11 +684,11 @@ class AsyncVideoGenClient(_BaseVideoGenClient):
                 if not response.is_success:
                     await response.aread()
                     raise self._download_error(response, call, kind, part)
-                part.begin(response)
                 self._check_variant(response, variant, call)
+                await anyio.to_thread.run_sync(part.begin, response)
                 async for chunk in response.aiter_bytes():
-                    part.write(chunk)
-                part.end()
+                    await anyio.to_thread.run_sync(part.write, chunk)
+                part.end(response.status_code)
                 return
             except httpx.TransportError as exc:
                 raise self._connection_error(exc, call, kind) from exc

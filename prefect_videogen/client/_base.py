@@ -22,6 +22,8 @@ from prefect_videogen.client._errors import (
     _connection_error,
     _error_from_response,
     _Kind,
+    redact,
+    redact_payload,
 )
 from prefect_videogen.client._retry import Backoff
 from prefect_videogen.exceptions import (
@@ -35,7 +37,8 @@ from prefect_videogen.exceptions import (
     is_transient,
 )
 from prefect_videogen.families import ModelFamily, VideoRequest, family_for_model
-from prefect_videogen.families.checks import MAX_PROMPT_CHARS, check_prompt
+from prefect_videogen.families.base import check_remix_prompt
+from prefect_videogen.families.checks import check_prompt
 from prefect_videogen.models import (
     ContentVariant,
     DeletedVideo,
@@ -231,14 +234,11 @@ class _BaseVideoGenClient:
 
     def _remix_call(self, video_id: str, prompt: str, model: str | None) -> _Call:
         """A remix: its prompt checked as create checks one (the model's limit if known)."""
-        if not isinstance(prompt, str) or not prompt.strip():
-            raise InvalidRequestError("prompt", value=prompt, allowed="a non-empty string")
+        check_remix_prompt(prompt)  # like create: non-empty, length, NUL bytes, lone surrogates
         family = family_for_model(model or "sora-2")  # remix is Sora's operation
         self._refuse_retired(family, model or "sora-2", "a remix (Sora only)")
-        max_chars = MAX_PROMPT_CHARS  # the format's own limit; a known model may have less
-        if model and hasattr(family, "max_prompt_chars"):
-            max_chars = family.max_prompt_chars(model)
-        check_prompt(prompt, model=model or "the remixed video's model", max_chars=max_chars)
+        if model:
+            check_prompt(prompt, model=model, max_chars=family.max_prompt_chars(model))
         path = self._video_path(video_id, "/remix")
         return _Call("POST", path, kind="submit", json={"prompt": prompt}, model=model)
 
@@ -271,7 +271,7 @@ class _BaseVideoGenClient:
         return httpx.URL(self.base_url + self._video_path(video_id, "/content")), params
 
     @staticmethod
-    def _open_part(destination: str | Path, chunk_size: int) -> _PartFile:
+    def _open_part(destination: str | Path, chunk_size: int, variant: str = "video") -> _PartFile:
         path = Path(destination)
         if path.is_dir():
             raise InvalidRequestError(
@@ -279,7 +279,7 @@ class _BaseVideoGenClient:
             )
         if chunk_size < 1:
             raise InvalidRequestError("chunk_size", value=chunk_size, allowed="1 or more")
-        return _PartFile(path, chunk_size)
+        return _PartFile(path, chunk_size, variant)
 
     def _download_call(self, target: httpx.URL) -> _Call:
         """Describes a download in messages: the path on the API, else host and path."""
@@ -406,7 +406,9 @@ class _BaseVideoGenClient:
     def _read_job(
         self, response: httpx.Response, call: _Call, family: ModelFamily | None
     ) -> VideoJob:
-        payload = self._json_object(response, call)
+        # Everything the server wrote (error messages, failure reasons) loses our secrets
+        # before it becomes a job that is logged, raised, stored or sent as an event.
+        payload = redact_payload(self._json_object(response, call), self._secrets())
         if not _job_id(payload):  # a gateway error envelope sent with HTTP 200
             raise self._error(response, call)
         try:
@@ -414,8 +416,9 @@ class _BaseVideoGenClient:
                 return family.parse_job(dict(payload), response.headers)
             return VideoJob.from_api(payload, headers=response.headers)
         except (ValidationError, ValueError, TypeError) as exc:
+            detail = redact(str(exc), self._secrets())[:_MAX_MESSAGE_CHARS]
             raise APIError(
-                f"{call.what}: cannot read the job object: {str(exc)[:_MAX_MESSAGE_CHARS]}",
+                f"{call.what}: cannot read the job object: {detail}",
                 status_code=response.status_code,
             ) from exc
 
@@ -432,7 +435,7 @@ class _BaseVideoGenClient:
             ) from exc
 
     def _read_list(self, response: httpx.Response, call: _Call) -> VideoList:
-        payload = self._json_object(response, call)
+        payload = redact_payload(self._json_object(response, call), self._secrets())
         items = payload.get("data")
         if not isinstance(items, list):
             raise APIError(
@@ -448,14 +451,14 @@ class _BaseVideoGenClient:
             has_more=bool(payload.get("has_more", False)),
         )
 
-    @staticmethod
-    def _read_deleted(response: httpx.Response, video_id: str) -> DeletedVideo:
+    def _read_deleted(self, response: httpx.Response, video_id: str) -> DeletedVideo:
         try:
             payload = response.json() if response.content else {}
         except ValueError:
             payload = {}
         if not isinstance(payload, Mapping):
             payload = {}
+        payload = redact_payload(payload, self._secrets())
         if isinstance(payload.get("data"), Mapping):
             payload = payload["data"]
         return DeletedVideo(

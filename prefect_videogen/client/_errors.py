@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, Literal
+from urllib.parse import quote, quote_plus
 
 import httpx
 
@@ -63,10 +65,55 @@ _Kind = Literal["api", "delete", "submit", "list", "content", "cdn"]
 # Reading errors
 
 
-def _redact(text: str, secrets: tuple[str, ...]) -> str:
+# Credentials a server may quote back whatever key they belong to: a bearer token, or an
+# OpenAI-style key (sk-..., sk-proj-...).
+_TOKEN_PATTERNS = (
+    re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{16,}"),  # not "a basic building"
+    re.compile(r"(?<![A-Za-z0-9])sk-[A-Za-z0-9_-]{16,}"),
+)
+
+
+def _secret_forms(secret: str) -> list[str]:
+    """The secret as a server could echo it: as is, URL-encoded, base64 (alone or in a header)."""
+    forms = {secret, quote(secret, safe=""), quote_plus(secret)}
+    for raw in (secret, f"Bearer {secret}"):
+        encoded = raw.encode()
+        forms.add(base64.b64encode(encoded).decode().rstrip("="))
+        forms.add(base64.urlsafe_b64encode(encoded).decode().rstrip("="))
+    return sorted(forms, key=len, reverse=True)
+
+
+def redact(text: str, secrets: tuple[str, ...]) -> str:
+    """`text` with every secret (and any bearer token or sk- key) replaced by `***`.
+
+    Every text that comes from a server (error bodies, job error messages, failure reasons)
+    goes through this before it reaches an exception, a log line, a record or an event.
+
+    Example:
+        ```python
+        from prefect_videogen.client._errors import redact
+
+        print(redact("bad key sk-abc123456789", ("sk-abc123456789",)))  # bad key ***
+        ```
+    """
     for secret in secrets:
-        text = text.replace(secret, "***")
+        if secret:
+            for form in _secret_forms(secret):
+                text = text.replace(form, "***")
+    for pattern in _TOKEN_PATTERNS:
+        text = pattern.sub(lambda m: f"{m.group(1)} ***" if m.lastindex else "***", text)
     return text
+
+
+def redact_payload(payload: Any, secrets: tuple[str, ...]) -> Any:
+    """A JSON value with `redact` applied to every string in it (keys included)."""
+    if isinstance(payload, str):
+        return redact(payload, secrets)
+    if isinstance(payload, Mapping):
+        return {redact(str(k), secrets): redact_payload(v, secrets) for k, v in payload.items()}
+    if isinstance(payload, list | tuple):
+        return [redact_payload(item, secrets) for item in payload]
+    return payload
 
 
 def _check_header_value(field: str, value: str) -> None:
@@ -176,7 +223,7 @@ def _error_from_response(
     """The typed error for an error answer (the body must have been read)."""
     status = response.status_code
     raw_message, code, param = _error_fields(response)
-    raw_message = _redact(raw_message, secrets)
+    raw_message = redact(raw_message, secrets)
     request_id = response.headers.get("x-request-id")
     suffix = f" [request id {request_id}]" if request_id else ""
     message = f"{what}: {raw_message}{suffix}"
@@ -269,7 +316,7 @@ def _connection_error(
     exc: httpx.TransportError, *, what: str, kind: _Kind, secrets: tuple[str, ...]
 ) -> VideoGenError:
     """The typed error for a transport failure; decides whether a create may be resent."""
-    detail = _redact(f"{type(exc).__name__}: {exc}".rstrip(": "), secrets)
+    detail = redact(f"{type(exc).__name__}: {exc}".rstrip(": "), secrets)
     if isinstance(exc, httpx.UnsupportedProtocol):
         return InvalidRequestError(
             "base_url", f"{what}: {detail}", allowed="an http:// or https:// URL"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 
 from prefect_videogen.exceptions import (
     InvalidRequestError,
@@ -39,6 +40,7 @@ class _Poller:
         min_interval: float,
         max_interval: float,
         unknown_timeout: float | None = UNKNOWN_TIMEOUT,
+        on_tick: Callable[[VideoJob | None], None] | None = None,
     ) -> None:
         if min_interval < 0 or max_interval < min_interval:
             raise InvalidRequestError(
@@ -59,6 +61,7 @@ class _Poller:
         self.last_job: VideoJob | None = None
         self.last_error: VideoGenError | None = None
         self._seen: tuple[VideoStatus, int] | None = None
+        self.on_tick = on_tick
 
     def observe(self, job: VideoJob) -> bool:
         """Record a polled job; True when its status or progress changed."""
@@ -91,7 +94,12 @@ class _Poller:
         logger.warning("Polling video %s failed, will poll again: %s", self.video_id, exc)
 
     def next_delay(self) -> float:
-        """Seconds until the next poll; raises VideoTimeoutError when time is up."""
+        """Seconds until the next poll; raises VideoTimeoutError when time is up.
+
+        Called once after every poll, answered or not: `on_tick` (a heartbeat) runs here.
+        """
+        if self.on_tick is not None:
+            self.on_tick(self.last_job)
         hint = self.last_job.poll_after_ms if self.last_job and not self.last_error else None
         if hint is not None:
             delay = min(max(hint / 1000, 0.0), self.max_interval)

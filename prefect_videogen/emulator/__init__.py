@@ -23,6 +23,10 @@ Example:
 Command line: `prefect-videogen emulator --port 8000 --dialect gateway --latency 5`.
 """
 
+from prefect_videogen._extras import require_extra
+
+require_extra("emulator", "The prefect-videogen emulator")
+
 from prefect_videogen.emulator.app import create_app
 from prefect_videogen.emulator.config import EmulatorConfig, EndpointFaults, FaultConfig
 from prefect_videogen.emulator.server import get_stats, reset, run_emulator, serve, set_faults

@@ -151,6 +151,11 @@ class FaultConfig(BaseModel):
     failure_message: str | None = Field(
         default=None, description="Error message of a failed job (default: one per code)."
     )
+    echo_key_in_failures: bool = Field(
+        default=False,
+        description="Failed jobs' messages quote the API key, as gateways that relay an "
+        "upstream error verbatim do (for testing redaction).",
+    )
     fail_prompts: dict[str, str] = Field(
         default_factory=dict,
         description="Prompt substring -> error code of jobs that end failed (list: failure_code).",

@@ -294,6 +294,9 @@ class Store:
         message = faults.failure_message or FAILURE_MESSAGES.get(
             code, f"Video generation failed ({code})."
         )
+        if faults.echo_key_in_failures and self.config.api_key is not None:
+            key = self.config.api_key.get_secret_value()
+            message += f" (upstream request: Authorization: Bearer {key}; key={key})"
         return code, message
 
     def _with_expiry(self, job: Job, state: JobState) -> JobState:

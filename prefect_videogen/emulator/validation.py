@@ -28,6 +28,20 @@ What each family reads (summary; details at each function):
   (360p/540p/720p/1080p, default 1080p; viduq1 only 1080p and 5 s).
 - Doubao Seedance, MiniMax Hailuo, Veo, generic: see their functions.
 
+Fields a gateway does not read: in the `gateway` dialect they are dropped without a word,
+as new-api does (Hailuo images sent anywhere but `metadata.first_frame_image` /
+`last_frame_image`; Veo http(s) image URLs; Seedance's top-level `size`; Kling metadata keys
+outside its fixed payload struct, and Kling always gets `cfg_scale` 0.5 unless metadata sets
+it; Wan `metadata.parameters` keys outside `AliVideoParameters`; Vidu metadata keys outside
+its payload). Each drop is recorded in the job's stats (`request.extra.dropped`), so a test
+can show that a job silently became text-to-video. The `openai` and `seed` dialects refuse
+those fields instead (400, naming the field and where it is read).
+
+Types and lengths (every dialect, and remix): JSON fields of the wrong type are refused as
+the official schema refuses them (`"model": [1]`, `"size": null`, an object where a string
+belongs), and prompts longer than the family documents (Sora 32000, Wan 800 / 1500 for
+wan2.5+, Kling 2500, Vidu 1500 / 2000 / 5000, Hailuo 2000, Veo 4000; others 32000).
+
 Durations on a gateway: its "basic" validator (kling, jimeng, vidu, doubao, hailuo, veo) reads
 the JSON `duration` (not `seconds`) and the multipart `seconds`, so the `gateway` dialect
 reproduces that; the `openai` and `seed` dialects read `seconds`, then `duration`, for every
@@ -388,6 +402,122 @@ def _upload(raw: RawRequest, name: str, index: int = 0) -> ImageRef | None:
     )
 
 
+# --------------------------------------------------------------------------- types, lengths
+
+#: JSON fields and the types the official schema (and the gateway's Go structs) take.
+_FIELD_TYPES: dict[str, tuple[type, ...]] = {
+    "model": (str,),
+    "prompt": (str,),
+    "size": (str,),
+    "seconds": (str, int),
+    "duration": (int, str),
+    "mode": (str,),
+    "image": (str,),
+    "images": (list,),
+    "input_reference": (str, dict),
+    "metadata": (dict, str),
+}
+#: Fields that may not be JSON null (the schema's string enums and the required strings).
+_NOT_NULL = {"model", "prompt", "size", "seconds"}
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    return "an object"
+
+
+def _type_rejection(name: str, value: Any, expected: str) -> Rejection:
+    return Rejection(
+        f"Invalid type for '{name}': expected {expected}, but got {_json_type(value)} instead.",
+        field=name,
+        code="invalid_type",
+        gateway_code="invalid_request",
+    )
+
+
+def check_types(raw: RawRequest, names: set[str] | None = None) -> None:
+    """Refuse JSON fields of the wrong type, as the official schema does.
+
+    Multipart fields are text by construction and are not checked here.
+    """
+    if raw.encoding != "json":
+        return
+    for name, types in _FIELD_TYPES.items():
+        if names is not None and name not in names:
+            continue
+        if name not in raw.fields:
+            continue
+        value = raw.fields[name]
+        if value is None:
+            if name in _NOT_NULL:
+                raise _type_rejection(name, value, "a string")
+            continue
+        if isinstance(value, bool) or not isinstance(value, types):
+            words = " or ".join(
+                {"str": "a string", "int": "an integer", "list": "an array", "dict": "an object"}[
+                    t.__name__
+                ]
+                for t in types
+            )
+            raise _type_rejection(name, value, words)
+        if name == "images":
+            for index, item in enumerate(value):
+                if not isinstance(item, str):
+                    raise _type_rejection(f"images[{index}]", item, "a string")
+
+
+def max_prompt_chars(family: str, model: str) -> int:
+    """The longest prompt the family's provider documents (32000 where none is known)."""
+    name = model.lower()
+    if family == "wan":
+        return 800 if name.startswith(("wan2.2", "wanx2.1", "wan2.1")) else 1500
+    if family == "kling":
+        return 2500
+    if family == "vidu":
+        if name in ("viduq1", "vidu2.0", "vidu1.5"):
+            return 1500
+        return 2000 if name.startswith("viduq2") else 5000
+    if family == "hailuo":
+        return 2000
+    if family == "veo":
+        return 4000
+    return 32000
+
+
+def _check_prompt_length(family: str, model: str, prompt: str, dialect: str) -> None:
+    limit = max_prompt_chars(family, model)
+    if len(prompt) <= limit:
+        return
+    message = (
+        f"Invalid 'prompt': string too long. Expected a string with maximum length {limit}, "
+        f"but got a string with length {len(prompt)} instead."
+    )
+    if family in ("sora", "generic"):
+        raise _openai_upstream(message, field="prompt", code="string_above_max_length")
+    raise _provider_upstream(message, field="prompt")
+
+
+def _drop(dialect: str, dropped: list[str], field_name: str, reason: str) -> None:
+    """A field the gateway does not read: dropped silently (gateway), else refused."""
+    if dialect == "gateway":
+        dropped.append(field_name)
+        return
+    raise Rejection(
+        f"{field_name}: {reason}",
+        field=field_name,
+        code="unsupported_parameter",
+    )
+
+
 # --------------------------------------------------------------------------- families
 
 
@@ -450,6 +580,7 @@ def normalize(raw: RawRequest, *, dialect: str, max_seconds: int) -> JobRequest:
         Rejection: with the status, code and message the server would send.
     """
     fields = raw.fields
+    check_types(raw)
     model = _text(fields, "model")
     if model is None:
         if dialect == "gateway":
@@ -466,6 +597,7 @@ def normalize(raw: RawRequest, *, dialect: str, max_seconds: int) -> JobRequest:
             code="missing_required_parameter",
         )
     family = family_of(model)
+    _check_prompt_length(family, model, prompt, dialect)
     metadata = _metadata(raw, _KNOWN_FIELDS, basic=family in BASIC_FAMILIES)
 
     value, seconds_field = _seconds_value(raw, family, dialect)
@@ -558,6 +690,12 @@ _WAN_SIZES = {
 _WAN_ALL_SIZES = tuple(s for sizes in _WAN_SIZES.values() for s in sizes)
 
 
+#: The keys of new-api's AliVideoParameters: other `metadata.parameters` keys are dropped.
+WAN_PARAMETER_KEYS = frozenset(
+    {"resolution", "size", "duration", "prompt_extend", "watermark", "audio", "seed"}
+)
+
+
 def _wan_default(model: str, t2v: bool) -> str:
     name = model.lower()
     if t2v:
@@ -577,6 +715,25 @@ def _wan(raw, *, model, prompt, seconds, metadata, dialect) -> JobRequest:
     t2v = "t2v" in name
     kf2v = "kf2v" in name
     params = metadata.get("parameters") if isinstance(metadata.get("parameters"), dict) else {}
+    dropped: list[str] = []
+    for key in sorted(set(params) - WAN_PARAMETER_KEYS):
+        _drop(
+            dialect,
+            dropped,
+            f"metadata.parameters.{key}",
+            "not a field of the gateway's AliVideoParameters (resolution, size, duration, "
+            "prompt_extend, watermark, audio, seed)",
+        )
+        params = {k: v for k, v in params.items() if k != key}
+    if dialect == "seed":
+        # The seed document passes Wan's images as flat metadata keys; its server reads them.
+        flat = {k: metadata.get(k) for k in ("img_url", "first_frame_url", "last_frame_url")}
+        flat = {k: v for k, v in flat.items() if v}
+        if flat:
+            nested = (
+                dict(metadata.get("input") or {}) if isinstance(metadata.get("input"), dict) else {}
+            )
+            metadata = {**metadata, "input": {**flat, **nested}}
     if "model" in metadata and metadata["model"] != model:
         raise Rejection(
             "can't change model with metadata",
@@ -605,6 +762,10 @@ def _wan(raw, *, model, prompt, seconds, metadata, dialect) -> JobRequest:
                 field="size",
                 code="invalid_size",
             )
+        if "2.7" in name and size.replace(" ", "") in _WAN_SIZES["480P"]:
+            raise _provider_upstream(
+                f"The size {size!r} is invalid for {model}: it has no 480P tier.", field="size"
+            )
         candidates = [parse_wxh(size)]
         first = last = None
     else:
@@ -624,7 +785,7 @@ def _wan(raw, *, model, prompt, seconds, metadata, dialect) -> JobRequest:
             text = str(resolution or size or _wan_default(model, False)).upper()
             if not text.endswith("P"):
                 text += "P"
-            if text not in _WAN_SIZES:
+            if text not in _WAN_SIZES or ("2.7" in name and text == "480P"):
                 raise _provider_upstream(
                     f"The parameter resolution {text!r} is invalid; use one of 480P, 720P, "
                     "1080P (a size such as 1920x1080 is not a Wan i2v resolution).",
@@ -692,6 +853,7 @@ def _wan(raw, *, model, prompt, seconds, metadata, dialect) -> JobRequest:
         first=first,
         last=last,
         metadata=metadata,
+        extra={"dropped": dropped} if dropped else {},
     )
 
 
@@ -715,8 +877,30 @@ _KLING_FRAMES = {
 }
 
 
+#: The keys of new-api's Kling payload struct: other metadata keys are dropped.
+KLING_STRUCT_KEYS = frozenset(
+    {"image_tail", "negative_prompt", "cfg_scale", "aspect_ratio", "mode", "camera_control"}
+    | {"static_mask", "dynamic_masks", "callback_url", "external_task_id", "duration"}
+    | {"prompt", "image", "model_name", "model"}
+)
+
+
 def _kling(raw, *, model, prompt, seconds, metadata, dialect) -> JobRequest:
     """`image` + `metadata.image_tail`; `size` -> aspect ratio (unknown -> 1:1)."""
+    dropped: list[str] = []
+    for key in sorted(set(metadata) - KLING_STRUCT_KEYS):
+        _drop(
+            dialect,
+            dropped,
+            f"metadata.{key}",
+            "not a field of the Kling payload (image_tail, negative_prompt, cfg_scale, "
+            "aspect_ratio, mode, camera_control, static_mask, dynamic_masks, callback_url, "
+            "external_task_id, duration)",
+        )
+        metadata = {k: v for k, v in metadata.items() if k != key}
+    for name in ("images", "input_reference"):
+        if raw.fields.get(name) not in (None, "", []) or raw.files.get(name):
+            _drop(dialect, dropped, name, "Kling reads the first frame only from `image`")
     size = (_text(raw.fields, "size") or "").replace(" ", "")
     ratio = str(metadata.get("aspect_ratio") or _KLING_RATIO_OF_SIZE.get(size, "1:1"))
     mode = str(metadata.get("mode") or _text(raw.fields, "mode") or "std")
@@ -748,7 +932,12 @@ def _kling(raw, *, model, prompt, seconds, metadata, dialect) -> JobRequest:
         first=first,
         last=last,
         metadata=metadata,
-        extra={"aspect_ratio": ratio, "mode": mode},
+        extra={
+            "aspect_ratio": ratio,
+            "mode": mode,
+            "cfg_scale": metadata.get("cfg_scale", 0.5),
+            **({"dropped": dropped} if dropped else {}),
+        },
     )
 
 
@@ -814,8 +1003,24 @@ def _jimeng(raw, *, model, prompt, seconds, metadata, dialect) -> JobRequest:
 _VIDU_TIERS = {"360p": 360, "540p": 540, "720p": 720, "1080p": 1080}
 
 
+#: The keys of new-api's Vidu payload: other metadata keys are dropped.
+VIDU_STRUCT_KEYS = frozenset(
+    {"seed", "resolution", "movement_amplitude", "bgm", "payload", "callback_url"}
+    | {"duration", "images", "action", "model"}
+)
+
+
 def _vidu(raw, *, model, prompt, seconds, metadata, dialect) -> JobRequest:
     """images[]/image (files ignored); `size` IS the resolution (default 1080p)."""
+    dropped: list[str] = []
+    for key in sorted(set(metadata) - VIDU_STRUCT_KEYS):
+        _drop(
+            dialect,
+            dropped,
+            f"metadata.{key}",
+            "not a field of the Vidu payload (Vidu has no aspect_ratio or style here)",
+        )
+        metadata = {k: v for k, v in metadata.items() if k != key}
     resolution = str(metadata.get("resolution") or _text(raw.fields, "size") or "1080p")
     short = _VIDU_TIERS.get(resolution.strip().lower())
     if short is None:
@@ -854,6 +1059,7 @@ def _vidu(raw, *, model, prompt, seconds, metadata, dialect) -> JobRequest:
         first=first,
         last=last,
         metadata=metadata,
+        extra={"dropped": dropped} if dropped else {},
     )
 
 
@@ -865,6 +1071,14 @@ _DOUBAO_TIERS = {"480p": 480, "720p": 720, "1080p": 1080}
 
 def _doubao(raw, *, model, prompt, seconds, metadata, dialect) -> JobRequest:
     """images[] or metadata.content (roles first_frame/last_frame); size ignored."""
+    dropped: list[str] = []
+    if _text(raw.fields, "size") is not None:
+        _drop(
+            dialect,
+            dropped,
+            "size",
+            "Seedance ignores size; send metadata.ratio and metadata.resolution",
+        )
     default_resolution = "1080p" if "pro" in model.lower() else "720p"
     resolution = str(metadata.get("resolution") or default_resolution).lower()
     if resolution not in _DOUBAO_TIERS:
@@ -881,6 +1095,12 @@ def _doubao(raw, *, model, prompt, seconds, metadata, dialect) -> JobRequest:
     seconds = seconds if seconds is not None else 5
     if metadata.get("duration") is not None:
         seconds = _int(metadata["duration"], "metadata.duration", dialect=dialect)
+    lowest, highest = (4, 15) if "seedance-2" in model.lower() else (2, 12)
+    if not lowest <= seconds <= highest:
+        raise _provider_upstream(
+            f"duration {seconds} is invalid for {model}; allowed: {lowest} to {highest}",
+            field="metadata.duration",
+        )
     first = last = None
     content = metadata.get("content")
     if isinstance(content, list):
@@ -917,6 +1137,7 @@ def _doubao(raw, *, model, prompt, seconds, metadata, dialect) -> JobRequest:
         first=first,
         last=last,
         metadata=metadata,
+        extra={"dropped": dropped} if dropped else {},
     )
 
 
@@ -947,8 +1168,40 @@ def _hailuo(raw, *, model, prompt, seconds, metadata, dialect) -> JobRequest:
     seconds = seconds if seconds is not None else 6
     if metadata.get("duration") is not None:
         seconds = _int(metadata["duration"], "metadata.duration", dialect=dialect)
+    lowered = model.lower()
+    if lowered.startswith(("minimax-hailuo-2.3", "minimax-hailuo-02")):
+        if seconds not in (6, 10):
+            raise _provider_upstream(
+                f"duration {seconds} is invalid for {model}; allowed: 6, 10",
+                field="duration",
+                code="2013",
+            )
+        if short == 1080 and seconds != 6:
+            raise _provider_upstream(
+                f"{model} makes 1080P video only with duration 6", field="duration", code="2013"
+            )
+    elif lowered.startswith(("t2v-01", "i2v-01", "s2v-01")) and seconds != 6:
+        raise _provider_upstream(
+            f"duration {seconds} is invalid for {model}; allowed: 6", field="duration", code="2013"
+        )
+    dropped: list[str] = []
+    for name in ("image", "images", "input_reference"):
+        if raw.fields.get(name) not in (None, "", []) or raw.files.get(name):
+            _drop(
+                dialect,
+                dropped,
+                name,
+                "MiniMax Hailuo reads images only from metadata.first_frame_image and "
+                "metadata.last_frame_image",
+            )
     first = image_from_value("metadata.first_frame_image", metadata.get("first_frame_image"))
     last = image_from_value("metadata.last_frame_image", metadata.get("last_frame_image"))
+    if first is None and lowered.startswith(("i2v-01", "minimax-hailuo-2.3-fast")):
+        raise _provider_upstream(
+            f"{model} needs first_frame_image (an image-to-video model)",
+            field="metadata.first_frame_image",
+            code="2013",
+        )
     return JobRequest(
         family="hailuo",
         model=model,
@@ -958,6 +1211,7 @@ def _hailuo(raw, *, model, prompt, seconds, metadata, dialect) -> JobRequest:
         first=first,
         last=last,
         metadata=metadata,
+        extra={"dropped": dropped} if dropped else {},
     )
 
 
@@ -991,10 +1245,26 @@ def _veo(raw, *, model, prompt, seconds, metadata, dialect) -> JobRequest:
     seconds = seconds if seconds is not None else 8
     if metadata.get("durationSeconds") is not None:
         seconds = _int(metadata["durationSeconds"], "metadata.durationSeconds", dialect=dialect)
+    if model.lower().startswith("veo-3") and seconds not in (4, 6, 8):
+        raise Rejection(
+            f"Veo: durationSeconds {seconds} is out of bounds; allowed: 4, 6, 8",
+            field="metadata.durationSeconds",
+            code="invalid_value",
+            gateway_code="fail_to_fetch_task",
+        )
+    dropped: list[str] = []
     first = _upload(raw, "input_reference")
     if first is None:
         images = _as_list(raw.fields.get("images")) or _as_list(raw.fields.get("image"))
-        if images and isinstance(images[0], str) and not images[0].lower().startswith("http"):
+        if images and isinstance(images[0], str) and images[0].lower().startswith("http"):
+            _drop(
+                dialect,
+                dropped,
+                "images[0]",
+                "Veo reads an image only as a data: URL or base64 (or an uploaded file); an "
+                "http(s) URL is not fetched",
+            )
+        elif images and isinstance(images[0], str):
             first = image_from_value("images[0]", images[0])
     return JobRequest(
         family="veo",
@@ -1004,6 +1274,7 @@ def _veo(raw, *, model, prompt, seconds, metadata, dialect) -> JobRequest:
         candidates=[fit(short, ratio)],
         first=first,
         metadata=metadata,
+        extra={"dropped": dropped} if dropped else {},
     )
 
 
@@ -1130,8 +1401,17 @@ def finalize(
 
 
 def parse_remix(fields: dict[str, Any], *, dialect: str) -> str:
-    """The prompt of a remix request."""
+    """The prompt of a remix request: a string of at most 32000 characters."""
     prompt = fields.get("prompt")
+    if prompt is not None and not isinstance(prompt, str):
+        raise _type_rejection("prompt", prompt, "a string")
+    if isinstance(prompt, str) and len(prompt) > 32000:
+        raise _openai_upstream(
+            "Invalid 'prompt': string too long. Expected a string with maximum length 32000, "
+            f"but got a string with length {len(prompt)} instead.",
+            field="prompt",
+            code="string_above_max_length",
+        )
     if not isinstance(prompt, str) or not prompt.strip():
         if dialect == "gateway":
             raise Rejection("prompt is required", field="prompt", code="invalid_request")

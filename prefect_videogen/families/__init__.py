@@ -5,12 +5,18 @@ Use `family_for_model(model)` to get the family serving a model. The rule, in or
 1. an exact known name (or dated alias, e.g. "sora-2-2025-10-06") gets its family and that
    model's strict spec;
 2. a name starting with a family's prefix ("sora", "wan" (also "wanx"), "kling", "jimeng",
-   "vidu") gets that family: its typed params and its encoding (which is what the gateway's
-   adaptor for that provider expects), with a lenient spec, since the model's own limits
+   "vidu", "doubao-seedance", "minimax-hailuo" and the "*-01" series, "veo-") gets that
+   family: its typed params and its encoding (which is what the gateway's adaptor for that
+   provider expects), with a lenient spec, since the model's own limits
    are not known here (any mode the encoding can carry, any duration from 1 to 3600 s, any
    size the family's notation can express);
 3. anything else gets the generic family, which validates only what every model needs and
    never rejects a model name.
+
+Bad input is an `InvalidRequestError` naming the field, before any network call: unknown
+`VideoRequest` fields, a `seconds` that is not a whole number, non-string keys, NUL bytes and
+lone surrogates in any text, and `metadata` over its cap (16 KiB of JSON for the provider
+families, `base.MAX_METADATA_BYTES`; 64 KiB for the generic family).
 
 Example:
     ```python
@@ -26,14 +32,19 @@ from __future__ import annotations
 
 from prefect_videogen.families.base import (
     EncodedRequest,
+    ImageRules,
     ModelFamily,
     ModelSpec,
+    ProviderFamily,
     VideoRequest,
 )
 from prefect_videogen.families.generic import GenericFamily
+from prefect_videogen.families.hailuo import HailuoFamily
 from prefect_videogen.families.jimeng import JimengFamily
 from prefect_videogen.families.kling import KlingFamily
+from prefect_videogen.families.seedance import SeedanceFamily
 from prefect_videogen.families.sora import SoraFamily
+from prefect_videogen.families.veo import VeoFamily
 from prefect_videogen.families.vidu import ViduFamily
 from prefect_videogen.families.wan import WanFamily
 
@@ -41,11 +52,16 @@ __all__ = [
     "FAMILIES",
     "EncodedRequest",
     "GenericFamily",
+    "HailuoFamily",
+    "ImageRules",
     "JimengFamily",
     "KlingFamily",
     "ModelFamily",
     "ModelSpec",
+    "ProviderFamily",
+    "SeedanceFamily",
     "SoraFamily",
+    "VeoFamily",
     "VideoRequest",
     "ViduFamily",
     "WanFamily",
@@ -62,6 +78,9 @@ FAMILIES: dict[str, ModelFamily] = {
         KlingFamily(),
         JimengFamily(),
         ViduFamily(),
+        SeedanceFamily(),
+        HailuoFamily(),
+        VeoFamily(),
         GenericFamily(),
     )
 }
@@ -75,8 +94,9 @@ def family_for_model(model: str) -> ModelFamily:
         from prefect_videogen.families import family_for_model
 
         assert family_for_model("wan2.2-i2v-flash").name == "wan"
-        assert family_for_model("kling-v2-1-master").name == "kling"  # prefix: lenient spec
-        assert family_for_model("veo-3.0-generate-001").name == "generic"
+        assert family_for_model("kling-v4").name == "kling"  # prefix: lenient spec
+        assert family_for_model("veo-3.0-generate-001").name == "veo"
+        assert family_for_model("emu-video").name == "generic"
         ```
     """
     for family in FAMILIES.values():

@@ -1,12 +1,9 @@
-"""Checks shared by the model families, and the base class of the provider families.
+"""Pure checks shared by the model families (`ProviderFamily.validate` in base.py runs them).
 
 Every check raises `InvalidRequestError` naming the request field (`prompt`, `seconds`,
 `size`, `first_frame`, `last_frame`, `params.<name>`, `metadata`), the model and what would
-have been accepted, so a bad request is stopped before any paid call.
-
-`ProviderFamily` adds to `ModelFamily` what the provider families (Sora, Wan, Kling, Jimeng,
-Vidu) share: a name prefix that claims newer models of the family, and a lenient spec for
-them (see `ProviderFamily.spec`).
+have been accepted, so a bad request is stopped before any paid call. The size grammar
+(`parse_wxh`, `parse_tier`, `nearest_ratio`) lives in `sizes.py` and is re-exported here.
 """
 
 from __future__ import annotations
@@ -15,25 +12,25 @@ import io
 import json
 import math
 import mimetypes
-import re
 import types
 from collections.abc import Iterable, Mapping
-from dataclasses import replace
-from typing import Any, ClassVar, Literal, Union, get_args, get_origin
+from typing import TYPE_CHECKING, Any, Literal, Union, get_args, get_origin
 
 import annotated_types
 from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
 from prefect_videogen.exceptions import InvalidRequestError
-from prefect_videogen.families.base import ModelFamily, ModelSpec, VideoRequest
+from prefect_videogen.families.sizes import nearest_ratio, parse_tier, parse_wxh
 from prefect_videogen.images import ImageInput
+
+if TYPE_CHECKING:
+    from prefect_videogen.families.base import ModelSpec, VideoRequest
 
 __all__ = [
     "ALL_MODES",
     "MAX_PROMPT_CHARS",
     "MAX_SECONDS",
-    "ProviderFamily",
     "as_upload",
     "check_image",
     "check_jsonable",
@@ -67,52 +64,10 @@ _MODE_WORDS = {
     "keyframe": "keyframe (first_frame + last_frame)",
 }
 
-_WXH = re.compile(r"^\s*(\d+)\s*[xX*\u00d7]\s*(\d+)\s*$")
-_TIER = re.compile(r"^\s*(\d+)\s*[pP]?\s*$")
-
 
 def describe_modes(modes: Iterable[str]) -> list[str]:
     """Human words for modes, in the order t2v, i2v, keyframe."""
     return [_MODE_WORDS[m] for m in ("t2v", "i2v", "keyframe") if m in modes]
-
-
-def parse_wxh(value: str) -> tuple[int, int] | None:
-    """(width, height) from "1280x720", "1280*720", "1280X720" or "1280\u00d7720"; else None."""
-    match = _WXH.match(value)
-    if match is None:
-        return None
-    return int(match.group(1)), int(match.group(2))
-
-
-def parse_tier(value: str) -> int | None:
-    """The line count of a resolution tier: "720P", "720p" and "720" give 720; else None."""
-    match = _TIER.match(value)
-    return int(match.group(1)) if match else None
-
-
-def nearest_ratio(
-    width: int, height: int, ratios: Iterable[str], tolerance: float = 0.02
-) -> str | None:
-    """The aspect ratio ("16:9") within `tolerance` (relative) of width/height, or None.
-
-    Example:
-        ```python
-        from prefect_videogen.families.checks import nearest_ratio
-
-        assert nearest_ratio(1920, 1080, ["16:9", "9:16", "1:1"]) == "16:9"
-        assert nearest_ratio(1000, 700, ["16:9", "9:16", "1:1"]) is None
-        ```
-    """
-    if width <= 0 or height <= 0:
-        return None
-    actual = width / height
-    best: tuple[float, str] | None = None
-    for ratio in ratios:
-        w, h = (int(part) for part in ratio.split(":"))
-        error = abs(actual / (w / h) - 1)
-        if error <= tolerance and (best is None or error < best[0]):
-            best = (error, ratio)
-    return best[1] if best else None
 
 
 def images_of(request: VideoRequest) -> list[tuple[str, ImageInput]]:
@@ -342,14 +297,28 @@ def check_jsonable(value: Any, field: str, *, model: str | None = None) -> None:
 _JSON_VALUES = "JSON values (str, int, float, bool, null, lists, objects with string keys)"
 
 
-def check_metadata(metadata: Mapping[str, Any], *, model: str) -> dict[str, Any]:
-    """Raw metadata must be a dict of JSON values; returns a plain copy."""
+def check_metadata(
+    metadata: Mapping[str, Any], *, model: str, max_bytes: int | None = None
+) -> dict[str, Any]:
+    """Raw metadata must be a dict of JSON values, at most `max_bytes` as compact JSON.
+
+    Returns a plain copy.
+    """
     if not isinstance(metadata, Mapping):
         raise InvalidRequestError(
             "metadata", value=type(metadata).__name__, allowed="a dict of JSON values", model=model
         )
     check_jsonable(metadata, "metadata", model=model)
-    return json.loads(json.dumps(metadata))
+    text = json.dumps(metadata, separators=(",", ":"), ensure_ascii=False)
+    if max_bytes is not None and len(text.encode()) > max_bytes:
+        raise InvalidRequestError(
+            "metadata",
+            f"metadata is {len(text.encode())} bytes as JSON, more than model {model!r} takes",
+            value=f"{len(text.encode())} bytes",
+            allowed=f"at most {max_bytes} bytes of JSON (images go in first_frame/last_frame)",
+            model=model,
+        )
+    return json.loads(text)
 
 
 def check_image(
@@ -573,72 +542,3 @@ def _describe(info: FieldInfo) -> str:
 
 def _json_word(value: Any) -> str:
     return json.dumps(value) if isinstance(value, bool) or value is None else str(value)
-
-
-# --------------------------------------------------------------------------------------
-# The base of the provider families
-
-
-class ProviderFamily(ModelFamily):
-    """A family of one provider: exact model names, plus a prefix for newer models.
-
-    A model in `specs` gets that spec's strict checks. A model that is not in `specs` but
-    starts with one of `prefixes` (e.g. "wan2.7-i2v", "kling-v2-1") still gets this
-    family's typed params and encoding (which is what the gateway's adaptor for the
-    provider expects), with a lenient spec made from `lenient`: every mode the family's
-    encoding can carry, any duration from 1 to 3600 s, and any size the family's notation
-    can express. Anything else is not this family's model.
-    """
-
-    #: Lower-case name prefixes of the family's models.
-    prefixes: ClassVar[tuple[str, ...]] = ()
-    #: The spec template for prefix-matched models not in `specs` (its `model` is replaced).
-    lenient: ClassVar[ModelSpec]
-    #: The longest prompt, per model; `max_prompt` for models not listed.
-    prompt_limits: ClassVar[dict[str, int]] = {}
-    max_prompt: ClassVar[int] = MAX_PROMPT_CHARS
-
-    def matches(self, model: str) -> bool:
-        """Whether this family serves `model`: a known name or one of the name prefixes."""
-        return model in self.specs or model.lower().startswith(self.prefixes)
-
-    def is_known(self, model: str) -> bool:
-        """Whether `model` has its own spec (strict checks) rather than the lenient one."""
-        return model in self.specs
-
-    def spec(self, model: str) -> ModelSpec:
-        """The spec of `model`: its own, or the lenient one for a prefix-matched name.
-
-        Raises:
-            InvalidRequestError: `model` is not a model of this family.
-        """
-        if model in self.specs:
-            return self.specs[model]
-        if self.matches(model):
-            return replace(self.lenient, model=model)
-        raise InvalidRequestError(
-            "model",
-            f"{model!r} is not a {self.name} model",
-            value=model,
-            allowed=[*self.specs, *(f"{p}*" for p in self.prefixes)],
-            model=model,
-        )
-
-    def max_prompt_chars(self, model: str) -> int:
-        """The longest prompt `model` takes."""
-        return self.prompt_limits.get(model, self.max_prompt)
-
-    def check_common(self, request: VideoRequest) -> tuple[ModelSpec, int, dict, dict]:
-        """The checks every provider family runs first.
-
-        Returns:
-            (spec, seconds, params with defaults applied, metadata as plain JSON).
-        """
-        check_model_name(request.model)
-        spec = self.spec(request.model)
-        check_prompt(request.prompt, model=spec.model, max_chars=self.max_prompt_chars(spec.model))
-        check_mode(request, spec)
-        seconds = check_seconds(request.seconds, spec)
-        params = check_params(request.params, self.params_model, model=spec.model)
-        metadata = check_metadata(request.metadata, model=spec.model)
-        return spec, seconds, params, metadata

@@ -1,10 +1,11 @@
 """Any other model: what every model in the OpenAI video format needs, nothing more.
 
 The generic family never rejects a model name. It checks only what every model needs: a
-prompt (at most 32000 characters), `seconds` a whole number from 1 to 3600, `size` written
-"WxH", "W*H", a tier ("720P", "1080p", "4k") or an aspect ratio ("16:9"), `params` and
-`metadata` plain JSON, and images readable (http(s) or data: URLs; bytes of a JPEG, PNG,
-WEBP or BMP). Unset `seconds` and `size` stay unset, so the server applies its own defaults.
+prompt (at most 32000 characters), `seconds` a whole number from 1 to 3600, `size` in the
+package's size grammar (`sizes.py`: "WxH", "W*H", a tier or an aspect ratio), `params` and
+`metadata` plain JSON (metadata at most 64 KiB), and images readable (http(s) or data: URLs;
+bytes of a JPEG, PNG, WEBP or BMP). Unset `seconds` and `size` stay unset, so the server
+applies its own defaults.
 
 Encoding: multipart when every image's bytes are here (each uploaded as an
 `input_reference` file, as the OpenAI SDK does; `seconds` as a string, `metadata` as a JSON
@@ -16,7 +17,6 @@ read one or the other, and images as URLs in `input_reference` (the first frame)
 from __future__ import annotations
 
 import json
-import re
 from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict
@@ -37,14 +37,13 @@ from prefect_videogen.families.checks import (
     deep_merge,
     images_of,
 )
+from prefect_videogen.families.sizes import SIZE_WORDS, parse_size
 from prefect_videogen.models import VideoStatus
 
 __all__ = ["GenericFamily", "GenericParams"]
 
-_SIZE = re.compile(r"^(\d+\s*[xX*\u00d7]\s*\d+|\d+[pP]?|\d[kK]|\d+:\d+)$")
-_SIZE_WORDS = (
-    'WxH ("1280x720"), W*H ("1280*720"), a tier ("720P", "1080p", "4k") or a ratio ("16:9")'
-)
+#: The largest `metadata` the generic family sends, as compact JSON.
+MAX_GENERIC_METADATA_BYTES = 64 * 1024
 _IMAGE_TYPES = ("image/jpeg", "image/png", "image/webp", "image/bmp")
 
 
@@ -72,11 +71,11 @@ class GenericFamily(ModelFamily):
 
         family = GenericFamily()
         request = family.validate(
-            VideoRequest(model="veo-3.0-generate-001", prompt="a lighthouse", seconds=8,
+            VideoRequest(model="emu-video", prompt="a lighthouse", seconds=8,
                          params={"negativePrompt": "fog"})
         )
         assert family.encode(request).json == {
-            "model": "veo-3.0-generate-001", "prompt": "a lighthouse", "seconds": "8",
+            "model": "emu-video", "prompt": "a lighthouse", "seconds": "8",
             "duration": 8, "metadata": {"negativePrompt": "fog"},
         }
         ```
@@ -116,13 +115,15 @@ class GenericFamily(ModelFamily):
         size = None
         if request.size is not None:
             size = request.size.strip()
-            if not _SIZE.match(size):
+            if parse_size(size) is None:
                 raise InvalidRequestError(
-                    "size", value=request.size, allowed=_SIZE_WORDS, model=model
+                    "size", value=request.size, allowed=SIZE_WORDS, model=model
                 )
         check_jsonable(request.params, "params", model=model)
         params = json.loads(json.dumps(request.params))
-        metadata = check_metadata(request.metadata, model=model)
+        metadata = check_metadata(
+            request.metadata, model=model, max_bytes=MAX_GENERIC_METADATA_BYTES
+        )
         for field, image in images_of(request):
             check_image(
                 image,

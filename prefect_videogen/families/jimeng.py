@@ -6,6 +6,22 @@ What the models accept (Volcengine docs via third-party mirrors, and the gateway
 |---|---|---|---|
 | jimeng_vgfm_t2v_l20 | t2v | 5, 10 (121 / 241 frames) | 16:9, 9:16, 1:1, 4:3, 3:4, 21:9 |
 | jimeng_vgfm_i2v_l20 | i2v, keyframe (two images) | 5, 10 | the same |
+| jimeng_v30 (720p), jimeng_v30_1080p | t2v, i2v, keyframe | 5, 10 | the same |
+| jimeng_v30_pro (1080p) | t2v, i2v | 5, 10 | the same |
+| jimeng_t2v_v30, jimeng_t2v_v30_1080p | t2v | 5, 10 | the same |
+| jimeng_i2v_first_v30, jimeng_i2v_first_v30_1080 | i2v | 5, 10 | the same |
+| jimeng_i2v_first_tail_v30, jimeng_i2v_first_tail_v30_1080 | keyframe | 5, 10 | the same |
+| jimeng_ti2v_v30_pro | t2v, i2v | 5, 10 | the same |
+
+Jimeng v3.0 (sources, read 2026-12-03): new-api's Jimeng adaptor rewrites a `jimeng_v30*`
+name by image count (none: `jimeng_t2v_v30`, one: `jimeng_i2v_first_v30`, two:
+`jimeng_i2v_first_tail_v30`, `jimeng_v30_pro`: `jimeng_ti2v_v30_pro`; the `_1080p` alias
+gives the 1080p keys) and passes any other name through as `req_key` (gateway code in
+the team's notes, gateway-behaviour.md section 3, and a new-api fork's `jimeng` client);
+the req_key list and the 5 s / 10 s (121 / 241 frames) limit are Volcengine's "Jimeng
+video 3.0" keys as quoted by several client projects. Not verified against Volcengine's
+own page. The gateway always polls with `req_key=jimeng_vgfm_t2v_l20` (live-servers note,
+L11): whether Volcengine answers other keys' tasks that way is unverified.
 
 The gateway ignores `size`; the aspect ratio travels as `metadata.aspect_ratio`. `size` may
 be the ratio itself ("16:9") or a "WxH" / "W*H" size whose ratio is within 2 % of one of the
@@ -32,12 +48,16 @@ from typing import ClassVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from prefect_videogen.exceptions import InvalidRequestError
-from prefect_videogen.families.base import EncodedRequest, ModelSpec, VideoRequest
+from prefect_videogen.families.base import (
+    EncodedRequest,
+    ImageRules,
+    ModelSpec,
+    ProviderFamily,
+    VideoRequest,
+)
 from prefect_videogen.families.checks import (
     ALL_MODES,
-    ProviderFamily,
     as_upload,
-    check_image,
     check_ratio_size,
     deep_merge,
     images_of,
@@ -108,8 +128,21 @@ class JimengFamily(ProviderFamily):
     name = "jimeng"
     prefixes = ("jimeng",)
     specs: ClassVar[dict[str, ModelSpec]] = {
-        "jimeng_vgfm_t2v_l20": _spec("jimeng_vgfm_t2v_l20", {"t2v"}),
-        "jimeng_vgfm_i2v_l20": _spec("jimeng_vgfm_i2v_l20", {"i2v", "keyframe"}),
+        model: _spec(model, modes)
+        for model, modes in {
+            "jimeng_vgfm_t2v_l20": {"t2v"},
+            "jimeng_vgfm_i2v_l20": {"i2v", "keyframe"},
+            "jimeng_v30": set(ALL_MODES),
+            "jimeng_v30_1080p": set(ALL_MODES),
+            "jimeng_v30_pro": {"t2v", "i2v"},
+            "jimeng_t2v_v30": {"t2v"},
+            "jimeng_t2v_v30_1080p": {"t2v"},
+            "jimeng_i2v_first_v30": {"i2v"},
+            "jimeng_i2v_first_v30_1080": {"i2v"},
+            "jimeng_i2v_first_tail_v30": {"keyframe"},
+            "jimeng_i2v_first_tail_v30_1080": {"keyframe"},
+            "jimeng_ti2v_v30_pro": {"t2v", "i2v"},
+        }.items()
     }
     lenient = ModelSpec(
         model="jimeng",
@@ -129,31 +162,24 @@ class JimengFamily(ProviderFamily):
         "done": VideoStatus.COMPLETED,
     }
 
-    def validate(self, request: VideoRequest) -> VideoRequest:
-        """Check a Jimeng request; fill seconds (5) and size (16:9), size as an aspect ratio."""
-        spec, seconds, params, metadata = self.check_common(request)
-        model = spec.model
-        size = check_ratio_size(request.size, spec, _RATIOS, examples="1280x720")
+    image_rules = ImageRules(media_types=_IMAGE_TYPES)
+
+    def check_size(self, request: VideoRequest, spec: ModelSpec, seconds: int) -> str:
+        """The aspect ratio ("16:9"), from a ratio or a WxH size; 16:9 if unset."""
+        return check_ratio_size(request.size, spec, _RATIOS, examples="1280x720")
+
+    def check_specific(self, request, spec, *, seconds, size, params, metadata):
+        """Both frames must travel the same way (the gateway decides by the first)."""
         images = images_of(request)
-        for field, image in images:
-            check_image(
-                image,
-                field=field,
-                model=model,
-                media_types=_IMAGE_TYPES,
-                max_bytes=spec.max_image_bytes,
-            )
         if len({image.has_bytes() for _, image in images}) > 1:
             raise InvalidRequestError(
                 "last_frame",
-                f"model {model!r} takes both frames the same way: the gateway reads them all "
-                "as files or all as URLs",
+                f"model {spec.model!r} takes both frames the same way: the gateway reads "
+                "them all as files or all as URLs",
                 allowed="both frames with bytes (uploaded) or both as http(s) URLs",
-                model=model,
+                model=spec.model,
             )
-        return request.model_copy(
-            update={"seconds": seconds, "size": size, "params": params, "metadata": metadata}
-        )
+        return None
 
     def encode(self, request: VideoRequest) -> EncodedRequest:
         """Multipart with `input_reference` files when images have bytes, else JSON."""

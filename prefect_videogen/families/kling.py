@@ -5,6 +5,26 @@ What the models accept (Kling API docs, via third-party mirrors):
 | model | modes | seconds | size |
 |---|---|---|---|
 | kling-v1, kling-v1-6, kling-v2-master | t2v, i2v, keyframe | 5, 10 | 16:9, 9:16, 1:1 |
+| kling-v2-1-master | t2v, i2v | 5, 10 | 16:9, 9:16, 1:1 |
+| kling-v2-5-turbo | t2v, i2v, keyframe | 5, 10 | 16:9, 9:16, 1:1 |
+| kling-v2-6 (makes sound) | t2v, i2v | 5, 10 | 16:9, 9:16, 1:1 |
+| kling-v3 (makes sound) | t2v, i2v, keyframe | 3 to 15 | 16:9, 9:16, 1:1 |
+
+Sources (read 2026-12-03): the official Kling model enum (`kling-v2-1-master`,
+`kling-v2-5-turbo`, `kling-v2-6`, `kling-v3`) as ComfyUI-KLingAI-API PR #22 (2026-08-14)
+cites it from app.klingai.com; durations 5/10 s (3-15 s for v3) and audio on v2.6/v3 from
+third-party API mirrors (AceDataCloud, ArcReel #835), quoted in live-servers-2026-12.md
+sections 2 and 4. new-api's Kling adaptor at 823e26304 (2026-08-08) lists only the three old
+names but passes any name through as `model_name`.
+
+What the gateway does with a Kling request (new-api `relay/channel/task/kling/adaptor.go`):
+it unmarshals `metadata` into a FIXED struct (image_tail, negative_prompt, cfg_scale,
+aspect_ratio, mode, camera_control, static_mask, dynamic_masks, callback_url,
+external_task_id, duration, prompt, image, model_name). Any other metadata key (`sound`,
+`image_list`, `multi_shot`, ...) would be dropped silently, so it is refused here, and the
+audio of v2.6/v3 cannot be asked for through the gateway (`params.sound` is refused with
+that reason). The gateway also sends `cfg_scale: 0.5` in every payload, also to v2 models,
+which take none; only kling-v1 models may set `params.cfg_scale`.
 
 Kling takes an aspect ratio, not a resolution. `size` may be the ratio itself ("16:9") or a
 "WxH" / "W*H" size whose ratio is within 2 % of one of the three (1280x720 and 1920x1080 are
@@ -28,15 +48,15 @@ from typing import ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from prefect_videogen.exceptions import InvalidRequestError
-from prefect_videogen.families.base import EncodedRequest, ModelSpec, VideoRequest
-from prefect_videogen.families.checks import (
-    ALL_MODES,
+from prefect_videogen.families.base import (
+    EncodedRequest,
+    ImageRules,
+    ModelSpec,
     ProviderFamily,
-    check_image,
-    check_ratio_size,
-    deep_merge,
-    images_of,
+    VideoRequest,
+    take_metadata_images,
 )
+from prefect_videogen.families.checks import ALL_MODES, check_ratio_size, deep_merge
 from prefect_videogen.images import ImageInput
 from prefect_videogen.models import VideoStatus
 
@@ -133,18 +153,40 @@ class KlingParams(BaseModel):
     external_task_id: str | None = Field(
         default=None, description="Your own id for the task, unique per account."
     )
+    sound: Literal["on", "off"] | None = Field(
+        default=None,
+        description=(
+            "Kling's native audio switch (v2.6, v3). new-api's Kling adaptor has no field for "
+            "it, so it is refused: the gateway would drop it silently."
+        ),
+    )
 
 
-def _spec(model: str) -> ModelSpec:
+def _spec(
+    model: str,
+    modes: frozenset[str] = ALL_MODES,
+    seconds: tuple[int, ...] = (5, 10),
+    audio: bool = False,
+) -> ModelSpec:
     return ModelSpec(
         model=model,
-        modes=ALL_MODES,
-        seconds=(5, 10),
+        modes=modes,
+        seconds=seconds,
         sizes=_RATIOS,
         default_seconds=5,
         default_size="16:9",
         image_transport="base64",
+        audio=audio,
     )
+
+
+_NO_KEYFRAME = frozenset({"t2v", "i2v"})
+#: The keys of new-api's Kling payload struct: the only metadata keys that reach Kling.
+KLING_METADATA_KEYS = frozenset(
+    {"image_tail", "negative_prompt", "cfg_scale", "aspect_ratio", "mode", "camera_control"}
+    | {"static_mask", "dynamic_masks", "callback_url", "external_task_id", "duration"}
+    | {"prompt", "image", "model_name"}
+)
 
 
 def _wire_image(image: ImageInput) -> str:
@@ -173,7 +215,11 @@ class KlingFamily(ProviderFamily):
     name = "kling"
     prefixes = ("kling",)
     specs: ClassVar[dict[str, ModelSpec]] = {
-        model: _spec(model) for model in ("kling-v1", "kling-v1-6", "kling-v2-master")
+        **{model: _spec(model) for model in ("kling-v1", "kling-v1-6", "kling-v2-master")},
+        "kling-v2-1-master": _spec("kling-v2-1-master", _NO_KEYFRAME),
+        "kling-v2-5-turbo": _spec("kling-v2-5-turbo"),
+        "kling-v2-6": _spec("kling-v2-6", _NO_KEYFRAME, audio=True),
+        "kling-v3": _spec("kling-v3", seconds=tuple(range(3, 16)), audio=True),
     }
     lenient = ModelSpec(
         model="kling",
@@ -194,13 +240,42 @@ class KlingFamily(ProviderFamily):
         "failed": VideoStatus.FAILED,
     }
 
-    def validate(self, request: VideoRequest) -> VideoRequest:
-        """Check a Kling request; fill seconds (5) and size (16:9), size as an aspect ratio."""
-        spec, seconds, params, metadata = self.check_common(request)
-        model = spec.model
-        size = check_ratio_size(
+    image_rules = ImageRules(media_types=_IMAGE_TYPES, min_side=300, max_ratio=2.5)
+    metadata_keys = KLING_METADATA_KEYS
+    metadata_hint = "as a typed param, or not at all: the gateway's Kling payload is a fixed struct"
+
+    def normalize(self, request: VideoRequest, spec: ModelSpec) -> VideoRequest:
+        """metadata.image / metadata.image_tail (the gateway's spelling) are the frames."""
+        metadata = dict(request.metadata)
+        keys = {"image": "first_frame", "image_tail": "last_frame"}
+        updates = take_metadata_images(request, metadata, keys, model=spec.model)
+        if not updates:
+            return request
+        return request.model_copy(update={**updates, "metadata": metadata})
+
+    def check_size(self, request: VideoRequest, spec: ModelSpec, seconds: int) -> str:
+        """The aspect ratio ("16:9"), from a ratio or a WxH size; 16:9 if unset."""
+        return check_ratio_size(
             request.size, spec, _RATIOS, examples="1280x720, 720x1280, 1024x1024"
         )
+
+    def check_specific(self, request, spec, *, seconds, size, params, metadata):
+        """cfg_scale only on v1, camera_control without last_frame, sound refused."""
+        model = spec.model
+        if "sound" in params:
+            reason = (
+                "new-api's Kling adaptor has no sound field, so the gateway would drop it "
+                "and the video would come without the sound asked for"
+                if spec.audio or not self.is_known(model)
+                else f"model {model!r} makes silent video"
+            )
+            raise InvalidRequestError(
+                "params.sound",
+                f"sound cannot be asked for model {model!r}: {reason}",
+                value=params["sound"],
+                allowed="leave it unset",
+                model=model,
+            )
         if "cfg_scale" in params and model.startswith("kling-v2"):
             raise InvalidRequestError(
                 "params.cfg_scale",
@@ -226,19 +301,7 @@ class KlingFamily(ProviderFamily):
                 allowed='a string such as "5" (or leave it out: seconds sets it)',
                 model=model,
             )
-        for field, image in images_of(request):
-            check_image(
-                image,
-                field=field,
-                model=model,
-                media_types=_IMAGE_TYPES,
-                max_bytes=spec.max_image_bytes,
-                min_side=300,
-                max_ratio=2.5,
-            )
-        return request.model_copy(
-            update={"seconds": seconds, "size": size, "params": params, "metadata": metadata}
-        )
+        return None
 
     def encode(self, request: VideoRequest) -> EncodedRequest:
         """JSON: `image` and `metadata.image_tail` as URL or bare base64, the rest in metadata."""

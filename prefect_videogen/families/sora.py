@@ -27,15 +27,15 @@ from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
-from prefect_videogen.exceptions import InvalidRequestError
-from prefect_videogen.families.base import EncodedRequest, ModelSpec, VideoRequest
-from prefect_videogen.families.checks import (
+from prefect_videogen.families.base import (
+    EncodedRequest,
+    ImageRules,
+    ModelSpec,
     ProviderFamily,
-    as_upload,
-    check_image,
-    check_size,
-    parse_wxh,
+    VideoRequest,
 )
+from prefect_videogen.families.checks import as_upload, check_size
+from prefect_videogen.families.sizes import parse_wxh
 from prefect_videogen.models import VideoStatus
 
 __all__ = ["SoraFamily", "SoraParams"]
@@ -111,42 +111,25 @@ class SoraFamily(ProviderFamily):
     params_model = SoraParams
     status_words: ClassVar[dict[str, VideoStatus]] = {}
 
-    def validate(self, request: VideoRequest) -> VideoRequest:
-        """Check a Sora request; fill seconds (4) and size (720x1280), size in "WxH"."""
-        spec, seconds, params, metadata = self.check_common(request)
-        size = spec.default_size
-        if request.size is not None:
-            dims = parse_wxh(request.size)
-            size = check_size(
-                request.size,
-                f"{dims[0]}x{dims[1]}" if dims else None,
-                spec.sizes,
-                model=spec.model,
-                notation='"WxH"; "W*H" is also read',
-            )
-        image = request.first_frame
-        if image is not None:
-            field = "first_frame"
-            if not image.has_bytes():
-                raise InvalidRequestError(
-                    field,
-                    f"model {spec.model!r} takes the image as an uploaded file, so its bytes "
-                    "must be here; an http(s) URL cannot be uploaded",
-                    value=image.url,
-                    allowed="ImageInput.from_path(), from_bytes() or a data: URL",
-                    model=spec.model,
-                )
-            width, height = (int(n) for n in size.split("x"))
-            check_image(
-                image,
-                field=field,
-                model=spec.model,
-                media_types=_IMAGE_TYPES,
-                max_bytes=spec.max_image_bytes,
-                exact_size=(width, height),
-            )
-        return request.model_copy(
-            update={"seconds": seconds, "size": size, "params": params, "metadata": metadata}
+    image_rules = ImageRules(
+        media_types=_IMAGE_TYPES,
+        must_match_size=True,
+        http_urls=False,
+        http_hint="ImageInput.from_path(), from_bytes() or a data: URL",
+        http_reason=": it takes the image as an uploaded file, so its bytes must be here",
+    )
+
+    def check_size(self, request: VideoRequest, spec: ModelSpec, seconds: int) -> str:
+        """ "WxH" from the model's list ("W*H" is also read); 720x1280 if unset."""
+        if request.size is None:
+            return spec.default_size
+        dims = parse_wxh(request.size)
+        return check_size(
+            request.size,
+            f"{dims[0]}x{dims[1]}" if dims else None,
+            spec.sizes,
+            model=spec.model,
+            notation='"WxH"; "W*H" is also read',
         )
 
     def encode(self, request: VideoRequest) -> EncodedRequest:

@@ -8,6 +8,18 @@ What the models accept (platform.vidu.com docs and their mirrors):
 | viduq2 | t2v, i2v, keyframe | 1 to 10 (default 5) | 540p, 720p, 1080p (default 720p) |
 | vidu2.0 | i2v, keyframe | 4 (360p, 720p, 1080p) or 8 (720p only) | default 4 s, 720p |
 | vidu1.5 | t2v, i2v, keyframe | 4 (360p, 720p, 1080p) or 8 (720p only) | default 4 s, 720p |
+| viduq2-pro, viduq2-turbo | i2v, keyframe | 1 to 8 (default 5) | 540p, 720p, 1080p (def. 720p) |
+| viduq3-pro, viduq3-turbo | t2v, i2v, keyframe | 1 to 16 (def. 5) | 540p, 720p, 1080p (def. 720p) |
+
+Sources (read 2026-12-03): platform.vidu.com text-to-video / image-to-video pages as the
+team's notes quote them (gateway-behaviour.md section 4); viduq2-pro/-turbo and viduq3 from
+third-party mirrors of Vidu's docs and LiteLLM's peers list (live-servers-2026-12.md
+section 4), not from Vidu itself: a table edit when Vidu's page says otherwise. viduq3
+makes sound natively; new-api's Vidu payload has no audio field, so none is offered.
+
+The gateway unmarshals `metadata` into a fixed struct (seed, resolution,
+movement_amplitude, bgm, payload, callback_url, duration, images, action): any other
+key (`aspect_ratio`, `style`, ...) would be dropped silently, so it is refused.
 
 `size` is a resolution tier written "1080p"; "1080P", "1080" and a "WxH" whose short side
 is the tier ("1920x1080") are rewritten. The gateway has no `aspect_ratio` field, so
@@ -29,18 +41,15 @@ from typing import ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from prefect_videogen.exceptions import InvalidRequestError
-from prefect_videogen.families.base import EncodedRequest, ModelSpec, VideoRequest
-from prefect_videogen.families.checks import (
-    ALL_MODES,
+from prefect_videogen.families.base import (
+    EncodedRequest,
+    ImageRules,
+    ModelSpec,
     ProviderFamily,
-    check_image,
-    check_size,
-    deep_merge,
-    images_of,
-    nearest_ratio,
-    parse_tier,
-    parse_wxh,
+    VideoRequest,
 )
+from prefect_videogen.families.checks import ALL_MODES, check_size, deep_merge, images_of
+from prefect_videogen.families.sizes import nearest_ratio, parse_tier, parse_wxh
 from prefect_videogen.models import VideoStatus
 
 __all__ = ["ViduFamily", "ViduParams"]
@@ -119,6 +128,15 @@ class ViduFamily(ProviderFamily):
             "vidu2.0", {"i2v", "keyframe"}, (4, 8), ("360p", "720p", "1080p"), (4, "720p")
         ),
         "vidu1.5": _spec("vidu1.5", set(ALL_MODES), (4, 8), ("360p", "720p", "1080p"), (4, "720p")),
+        **{
+            model: _spec(model, modes, seconds, ("540p", "720p", "1080p"), (5, "720p"))
+            for model, modes, seconds in (
+                ("viduq2-pro", {"i2v", "keyframe"}, tuple(range(1, 9))),
+                ("viduq2-turbo", {"i2v", "keyframe"}, tuple(range(1, 9))),
+                ("viduq3-pro", set(ALL_MODES), tuple(range(1, 17))),
+                ("viduq3-turbo", set(ALL_MODES), tuple(range(1, 17))),
+            )
+        },
     }
     #: Sizes allowed for a duration, where the model narrows them.
     sizes_for_seconds: ClassVar[dict[str, dict[int, tuple[str, ...]]]] = {
@@ -127,7 +145,13 @@ class ViduFamily(ProviderFamily):
     }
     # Newer Vidu models: the gateway's defaults (5 s, 1080p).
     lenient = _spec("vidu", set(ALL_MODES), (), _TIERS, (5, "1080p"))
-    prompt_limits: ClassVar[dict[str, int]] = {"viduq2": 2000}
+    prompt_limits: ClassVar[dict[str, int]] = {
+        "viduq2": 2000,
+        "viduq2-pro": 2000,
+        "viduq2-turbo": 2000,
+        "viduq3-pro": 5000,
+        "viduq3-turbo": 5000,
+    }
     max_prompt = 1500
     params_model = ViduParams
     # Vidu's own words, as the legacy gateway route passes them through.
@@ -145,63 +169,47 @@ class ViduFamily(ProviderFamily):
             return 5000
         return self.prompt_limits.get(model, self.max_prompt)
 
-    def validate(self, request: VideoRequest) -> VideoRequest:
-        """Check a Vidu request; fill seconds and size, size as a tier ("1080p")."""
-        spec, seconds, params, metadata = self.check_common(request)
+    image_rules = ImageRules(
+        media_types=_IMAGE_TYPES, max_ratio=4, max_inline_total=_MAX_BODY_BYTES
+    )
+    metadata_keys = frozenset(
+        {"seed", "resolution", "movement_amplitude", "bgm", "payload", "callback_url"}
+        | {"duration", "images", "action"}
+    )
+    metadata_hint = (
+        "as a typed param (seed, movement_amplitude, bgm, callback_url); the gateway's Vidu "
+        "payload has no aspect_ratio or style field at all"
+    )
+
+    def check_size(self, request: VideoRequest, spec: ModelSpec, seconds: int) -> str:
+        """A tier ("1080p"); text-to-video WxH sizes must be 16:9 (no aspect_ratio field)."""
         model = spec.model
         allowed = self.sizes_for_seconds.get(model, {}).get(seconds, spec.sizes)
         size = spec.default_size if spec.default_size in allowed else allowed[0]
-        if request.size is not None:
-            dims = parse_wxh(request.size)
-            lines = min(dims) if dims else parse_tier(request.size)
-            notation = '"1080P", "1080" or a WxH whose short side is the tier are also read'
-            if seconds in self.sizes_for_seconds.get(model, {}):
-                notation += f"; {seconds} s allows only these"
-            size = check_size(
-                request.size,
-                f"{lines}p" if lines else None,
-                allowed,
-                model=model,
-                notation=notation,
-            )
-            if (
-                dims is not None
-                and request.mode == "t2v"
-                and nearest_ratio(*dims, ["16:9"]) is None
-            ):
-                raise InvalidRequestError(
-                    "size",
-                    f"{request.size!r} is not 16:9, and model {model!r} makes 16:9 video from "
-                    "text: the gateway has no aspect_ratio field for Vidu",
-                    value=request.size,
-                    allowed=f"a tier ({', '.join(allowed)}) or a 16:9 WxH size such as 1920x1080",
-                    model=model,
-                )
-        inline = 0
-        for field, image in images_of(request):
-            check_image(
-                image,
-                field=field,
-                model=model,
-                media_types=_IMAGE_TYPES,
-                max_bytes=spec.max_image_bytes,
-                max_ratio=4,
-            )
-            if image.has_bytes():
-                inline += len(image.as_data_url())
-                if inline > _MAX_BODY_BYTES:
-                    raise InvalidRequestError(
-                        field,
-                        f"inline images make the request body over 20 MB, which model "
-                        f"{model!r} refuses",
-                        value=inline,
-                        allowed="images of at most 20 MB in total as data: URLs, "
-                        "or pass them as http(s) URLs",
-                        model=model,
-                    )
-        return request.model_copy(
-            update={"seconds": seconds, "size": size, "params": params, "metadata": metadata}
+        if request.size is None:
+            return size
+        dims = parse_wxh(request.size)
+        lines = min(dims) if dims else parse_tier(request.size)
+        notation = '"1080P", "1080" or a WxH whose short side is the tier are also read'
+        if seconds in self.sizes_for_seconds.get(model, {}):
+            notation += f"; {seconds} s allows only these"
+        size = check_size(
+            request.size,
+            f"{lines}p" if lines else None,
+            allowed,
+            model=model,
+            notation=notation,
         )
+        if dims is not None and request.mode == "t2v" and nearest_ratio(*dims, ["16:9"]) is None:
+            raise InvalidRequestError(
+                "size",
+                f"{request.size!r} is not 16:9, and model {model!r} makes 16:9 video from "
+                "text: the gateway has no aspect_ratio field for Vidu",
+                value=request.size,
+                allowed=f"a tier ({', '.join(allowed)}) or a 16:9 WxH size such as 1920x1080",
+                model=model,
+            )
+        return size
 
     def encode(self, request: VideoRequest) -> EncodedRequest:
         """JSON: `images[]` as URLs or data: URLs with prefix, Vidu fields in metadata."""

@@ -11,8 +11,20 @@ What the models accept (Model Studio API reference):
 | wanx2.1-i2v-plus | i2v | 5 | 720P |
 | wanx2.1-i2v-turbo | i2v | 3, 4, 5 | 480P, 720P (default 720P) |
 | wan2.2-kf2v-flash | keyframe | 5 | 480P, 720P, 1080P (default 720P) |
+| wan2.6-t2v | t2v | 5, 10, 15 | "W*H" from the 720P/1080P lists (default 1280*720) |
+| wan2.6-i2v | i2v | 5, 10, 15 | 720P, 1080P (default 1080P) |
+| wan2.7-t2v | t2v | 2 to 15 | "W*H" from the 720P/1080P lists (default 1280*720) |
+| wan2.7-i2v | i2v, keyframe | 2 to 15 | 720P, 1080P (default 720P) |
 
-Only the wan2.5 models make sound (`audio`, `audio_url`). Text-to-video takes `size` as
+Sources (read 2026-12-03): Model Studio API references as quoted in the team's notes
+(gateway-behaviour.md section 5, read 2026-11-24); wan2.6/wan2.7 from new-api's Ali adaptor
+at 823e26304 (2026-08-08: `wan2.7-i2v`/`wan2.7-t2v` listed, billing knows `wan2.6-i2v`, the
+defaults are the gateway's) and LiteLLM 1.110.2's cost map ("No 480P tier" for wan2.7-t2v
+and wan2.7-i2v). The wan2.6 and wan2.7 durations come from third-party mirrors of Model
+Studio and are not verified against Alibaba's own page: a table edit when they are.
+
+The wan2.5, wan2.6 and wan2.7 models make sound (`audio`, `audio_url`). Text-to-video takes
+`size` as
 "W*H" (a "WxH" from the caller is rewritten); image and keyframe video take a resolution
 tier, written "720P" ("720p", "720" and a "WxH" of that tier are rewritten). Images travel
 as URLs: an http(s) URL, or a data: URL of the bytes. Image bytes, when here, must be
@@ -20,8 +32,17 @@ JPEG/PNG/BMP/WEBP, at most 10 MB, sides 360 to 2000 px.
 
 Encoding: JSON. The gateway JSON-merges `metadata` onto the whole DashScope body, so images
 and parameters go NESTED, under `metadata.input` and `metadata.parameters`; flat keys such as
-`metadata.img_url` (as the gateway's own documentation shows) are silently dropped. Raw
-`request.metadata` is deep-merged last.
+`metadata.img_url` are silently dropped by the gateway. Raw `request.metadata` is
+deep-merged last.
+
+The seed document's spellings are read as what they mean: `metadata={"img_url": URL}` is the
+first frame, `metadata.first_frame_url` / `last_frame_url` the keyframes, flat `watermark`,
+`prompt_extend`, `seed`, `audio`, `negative_prompt`, `audio_url` are params and a flat
+`resolution` is the size; the same holds for their nested forms (`metadata.input.img_url`,
+`metadata.parameters.watermark`, ...). One request written either way validates to the same
+normalized request, so it has one fingerprint. A metadata key the gateway would drop
+(a flat key not listed here, a `parameters` key outside new-api's `AliVideoParameters`, e.g.
+`ratio`, or an `input` key DashScope does not take) is refused, naming where it goes.
 
 Gateway limitation: `prompt_extend`, `watermark` and `seed` are plain fields with
 `omitempty` in the gateway, so `prompt_extend=false` and `seed=0` never reach DashScope
@@ -31,22 +52,21 @@ Gateway limitation: `prompt_extend`, `watermark` and `seed` are plain fields wit
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from prefect_videogen.exceptions import InvalidRequestError
-from prefect_videogen.families.base import EncodedRequest, ModelSpec, VideoRequest
-from prefect_videogen.families.checks import (
-    ALL_MODES,
+from prefect_videogen.families.base import (
+    EncodedRequest,
+    ImageRules,
+    ModelSpec,
     ProviderFamily,
-    check_image,
-    check_size,
-    deep_merge,
-    images_of,
-    parse_tier,
-    parse_wxh,
+    VideoRequest,
 )
+from prefect_videogen.families.checks import ALL_MODES, check_size, deep_merge
+from prefect_videogen.families.sizes import parse_tier, parse_wxh
+from prefect_videogen.images import ImageInput
 from prefect_videogen.models import VideoStatus
 
 __all__ = ["WAN_SIZES", "WanFamily", "WanParams"]
@@ -59,6 +79,22 @@ WAN_SIZES: dict[str, tuple[str, ...]] = {
 }
 _TIER_OF_SIZE = {size: tier for tier, sizes in WAN_SIZES.items() for size in sizes}
 _ALL_SIZES = tuple(_TIER_OF_SIZE)
+_NO_480P = (*WAN_SIZES["720P"], *WAN_SIZES["1080P"])
+#: Keys of `metadata.parameters` that new-api's `AliVideoParameters` keeps.
+WAN_PARAMETER_KEYS = frozenset(
+    {"resolution", "size", "duration", "prompt_extend", "watermark", "audio", "seed"}
+)
+#: Keys of `metadata.input` that DashScope reads.
+WAN_INPUT_KEYS = frozenset(
+    {"img_url", "first_frame_url", "last_frame_url", "audio_url", "negative_prompt"}
+    | {"template", "media", "prompt"}
+)
+_IMAGE_KEYS = {
+    "img_url": "first_frame",
+    "first_frame_url": "first_frame",
+    "last_frame_url": "last_frame",
+}
+_PARAM_KEYS = ("watermark", "prompt_extend", "seed", "audio", "negative_prompt", "audio_url")
 _IMAGE_TYPES = ("image/jpeg", "image/png", "image/bmp", "image/webp")
 _SEED_MAX = 2147483647
 
@@ -115,7 +151,7 @@ def _spec(
         default_seconds=5,
         default_size=default,
         image_transport="url",
-        audio=model.startswith("wan2.5"),
+        audio=model.startswith(("wan2.5", "wan2.6", "wan2.7")),
     )
 
 
@@ -161,13 +197,22 @@ class WanFamily(ProviderFamily):
         "wan2.2-kf2v-flash": _spec(
             "wan2.2-kf2v-flash", {"keyframe"}, (5,), ("480P", "720P", "1080P"), "720P"
         ),
+        "wan2.6-t2v": _spec("wan2.6-t2v", {"t2v"}, (5, 10, 15), _NO_480P, "1280*720"),
+        "wan2.6-i2v": _spec("wan2.6-i2v", {"i2v"}, (5, 10, 15), ("720P", "1080P"), "1080P"),
+        "wan2.7-t2v": _spec("wan2.7-t2v", {"t2v"}, tuple(range(2, 16)), _NO_480P, "1280*720"),
+        "wan2.7-i2v": _spec(
+            "wan2.7-i2v", {"i2v", "keyframe"}, tuple(range(2, 16)), ("720P", "1080P"), "720P"
+        ),
     }
     # Newer Wan models: any mode, any duration, every size; no default size (the gateway
     # picks one per model), audio allowed.
     lenient = replace(_spec("wan", set(ALL_MODES), (), (*_ALL_SIZES, *WAN_SIZES), ""), audio=True)
     prompt_limits: ClassVar[dict[str, int]] = {
-        "wan2.5-t2v-preview": 1500,
-        "wan2.5-i2v-preview": 1500,
+        model: 1500
+        for model in (
+            *("wan2.5-t2v-preview", "wan2.5-i2v-preview", "wan2.6-t2v", "wan2.6-i2v"),
+            *("wan2.7-t2v", "wan2.7-i2v"),
+        )
     }
     max_prompt = 800
     params_model = WanParams
@@ -188,11 +233,155 @@ class WanFamily(ProviderFamily):
             return 1500
         return self.prompt_limits.get(model, self.max_prompt)
 
-    def validate(self, request: VideoRequest) -> VideoRequest:
-        """Check a Wan request; fill seconds (5) and size, written as the gateway wants it."""
-        spec, seconds, params, metadata = self.check_common(request)
+    image_rules = ImageRules(media_types=_IMAGE_TYPES, min_side=360, max_side=2000)
+    metadata_keys = frozenset({"input", "parameters"})
+    metadata_hint = (
+        "nested, as metadata.input.<key> or metadata.parameters.<key> (the gateway merges "
+        "metadata onto the DashScope body and drops flat keys), or as a typed param"
+    )
+
+    def normalize(self, request: VideoRequest, spec: ModelSpec) -> VideoRequest:
+        """Read the seed document's spellings (flat or nested metadata) as the fields they are."""
+        metadata = dict(request.metadata)
+        if not metadata:
+            return request
+        inputs = metadata.get("input")
+        inputs = dict(inputs) if isinstance(inputs, dict) else None
+        parameters = metadata.get("parameters")
+        parameters = dict(parameters) if isinstance(parameters, dict) else None
+        updates: dict[str, Any] = {}
+        params = dict(request.params)
+
+        def take(where: dict[str, Any] | None, key: str) -> tuple[bool, Any]:
+            if where is None or key not in where:
+                return False, None
+            return True, where.pop(key)
+
+        for key, target in _IMAGE_KEYS.items():
+            for where, path in ((metadata, f"metadata.{key}"), (inputs, f"metadata.input.{key}")):
+                found, value = take(where, key)
+                if not found:
+                    continue
+                if not isinstance(value, str) or not value.strip():
+                    raise InvalidRequestError(
+                        path,
+                        "an image URL must be a non-empty string",
+                        value=value,
+                        allowed=f"an http(s) or data: URL, or pass the image as {target}=",
+                        model=spec.model,
+                    )
+                image = ImageInput.from_url(value.strip())
+                current = updates.get(target, getattr(request, target))
+                if current is not None and current.fingerprint() != image.fingerprint():
+                    raise InvalidRequestError(
+                        path,
+                        f"{path} and {target} name two different images",
+                        value=value[:60],
+                        allowed=f"one image, given once: {target}=ImageInput.from_url(...)",
+                        model=spec.model,
+                    )
+                updates[target] = current or image
+        for key in _PARAM_KEYS:
+            for where, path in (
+                (metadata, f"metadata.{key}"),
+                (parameters, f"metadata.parameters.{key}"),
+                (inputs, f"metadata.input.{key}"),
+            ):
+                found, value = take(where, key)
+                if not found:
+                    continue
+                if key in params and params[key] != value:
+                    raise InvalidRequestError(
+                        path,
+                        f"{path} and params.{key} disagree",
+                        value=value,
+                        allowed=f"one value, given once as params.{key}",
+                        model=spec.model,
+                    )
+                params[key] = value
+        size = request.size
+        for key, where, path in (
+            ("resolution", metadata, "metadata.resolution"),
+            ("resolution", parameters, "metadata.parameters.resolution"),
+            ("size", parameters, "metadata.parameters.size"),
+        ):
+            found, value = take(where, key)
+            if not found:
+                continue
+            if not isinstance(value, str) or (size is not None and size != value):
+                raise InvalidRequestError(
+                    path,
+                    f"{path} and size disagree" if isinstance(value, str) else "not a string",
+                    value=value,
+                    allowed='one size, given once as size= ("720P", "1280*720")',
+                    model=spec.model,
+                )
+            size = value
+        seconds = request.seconds
+        found, value = take(parameters, "duration")
+        if found:
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, int)
+                or (seconds is not None and seconds != value)
+            ):
+                raise InvalidRequestError(
+                    "metadata.parameters.duration",
+                    "metadata.parameters.duration and seconds disagree (or it is not a whole "
+                    "number)",
+                    value=value,
+                    allowed="one duration, given once as seconds=",
+                    model=spec.model,
+                )
+            seconds = value
+        for name, where in (("input", inputs), ("parameters", parameters)):
+            if where is None:
+                continue
+            if where:
+                metadata[name] = where
+            else:
+                metadata.pop(name, None)
+        return request.model_copy(
+            update={
+                **updates,
+                "params": params,
+                "metadata": metadata,
+                "size": size,
+                "seconds": seconds,
+            }
+        )
+
+    def check_size(self, request: VideoRequest, spec: ModelSpec, seconds: int) -> str | None:
+        """ "W*H" for text-to-video, a tier ("720P") for image and keyframe video."""
+        return self._size(request, spec)
+
+    def check_metadata_keys(self, metadata: dict[str, Any], spec: ModelSpec) -> None:
+        """Only `input` and `parameters` reach DashScope, each with its own keys."""
+        super().check_metadata_keys(metadata, spec)
+        for name, keys in (("input", WAN_INPUT_KEYS), ("parameters", WAN_PARAMETER_KEYS)):
+            part = metadata.get(name)
+            if name in metadata and not isinstance(part, dict):
+                raise InvalidRequestError(
+                    f"metadata.{name}",
+                    f"metadata.{name} must be an object",
+                    value=part,
+                    allowed=f"an object with keys: {', '.join(sorted(keys))}",
+                    model=spec.model,
+                )
+            for key in part or {}:
+                if key not in keys:
+                    raise InvalidRequestError(
+                        f"metadata.{name}.{key}",
+                        f"the gateway does not pass metadata.{name}.{key} to DashScope: it "
+                        f"would be dropped silently (model {spec.model!r})",
+                        value=key,
+                        allowed=sorted(keys),
+                        model=spec.model,
+                    )
+
+    def check_specific(self, request, spec, *, seconds, size, params, metadata):
+        """Audio only on models that make sound; seed 0 and prompt_extend=false refused."""
         model = spec.model
-        size = self._size(request, spec)
         if not spec.audio:
             for name in ("audio", "audio_url"):
                 if name in params:
@@ -221,19 +410,7 @@ class WanFamily(ProviderFamily):
                 allowed="true (the default)",
                 model=model,
             )
-        for field, image in images_of(request):
-            check_image(
-                image,
-                field=field,
-                model=model,
-                media_types=_IMAGE_TYPES,
-                max_bytes=spec.max_image_bytes,
-                min_side=360,
-                max_side=2000,
-            )
-        return request.model_copy(
-            update={"seconds": seconds, "size": size, "params": params, "metadata": metadata}
-        )
+        return None
 
     def _size(self, request: VideoRequest, spec: ModelSpec) -> str | None:
         """ "W*H" for text-to-video, a tier ("720P") for image and keyframe video."""

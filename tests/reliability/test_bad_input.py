@@ -130,6 +130,13 @@ def _t2v_flow(ctx: Ctx, **options: Any) -> Any:
     return text_to_video(**arguments)
 
 
+def _a_file(ctx: Ctx) -> Path:
+    """A regular file, where a folder is expected."""
+    path = ctx.tmp_path / "a-file"
+    path.write_text("not a folder")
+    return path
+
+
 def _batch(ctx: Ctx, **options: Any) -> Any:
     arguments = {"credentials": ctx.credentials(), "storage": str(ctx.tmp_path / "videos")}
     return asyncio.run(generate_batch(**{**arguments, **options}))
@@ -431,6 +438,34 @@ CASES = [
         "flow-storage-not-a-block",
         lambda c: _t2v_flow(c, storage=12345),
         field="storage",
+        prefect=True,
+    ),
+    Case(
+        "flow-storage-block-missing",
+        lambda c: _t2v_flow(c, storage="local-file-system/videogen-no-such-block"),
+        field="storage",
+        names=("videogen-no-such-block",),
+        prefect=True,
+    ),
+    Case(
+        "flow-storage-slug-typo",
+        lambda c: _t2v_flow(c, storage="s3-buckt/videos"),
+        field="storage",
+        names=("s3-buckt", "./s3-buckt/videos"),
+        prefect=True,
+    ),
+    Case(
+        "flow-storage-not-writable",
+        lambda c: _t2v_flow(c, storage=str(_a_file(c) / "videos")),
+        field="storage",
+        names=("nothing was submitted",),
+        prefect=True,
+    ),
+    Case(
+        "flow-credentials-block-missing",
+        lambda c: _t2v_flow(c, credentials="videogen-no-such-credentials"),
+        field="credentials",
+        names=("videogen-no-such-credentials",),
         prefect=True,
     ),
     Case(

@@ -1,7 +1,8 @@
 """Secrets: run the flows with a recognizable API key, then look for it everywhere.
 
 A canary key `sk-SECRET-canary-<random>` is the emulator's key. With it the test runs a
-successful `text_to_video`, a job that fails on the server, a batch, and (with a second
+successful `text_to_video`, a job that fails on the server with a message that quotes the
+key (the emulator's `echo_key_in_failures` fault), a batch, and (with a second
 canary the server refuses) a bad-key run. Then it searches, for both canaries and for their
 base64 forms (at every byte alignment, standard and URL-safe alphabets):
 
@@ -165,7 +166,9 @@ def test_the_api_key_appears_nowhere(
 ):
     canary = f"sk-SECRET-canary-{secrets.token_hex(12)}"
     refused = f"sk-SECRET-canary-refused-{secrets.token_hex(12)}"
-    base_url = make_emulator(api_key=canary, faults={"fail_prompts": {"doomed": "render_failed"}})
+    # The failed job's message quotes the key, as gateways relaying upstream errors do.
+    faults = {"fail_prompts": {"doomed": "render_failed"}, "echo_key_in_failures": True}
+    base_url = make_emulator(api_key=canary, faults=faults)
     credentials = VideoGenCredentials(base_url=base_url, api_key=canary)
     storage = tmp_path / "videos"
     common = {"model": MODEL, "seconds": 2, "size": "64x64", "storage": str(storage)}
@@ -219,6 +222,7 @@ def test_the_api_key_appears_nowhere(
     assert stored.job_id in places["server logs"] and stored.job_id in places["events"]
     assert stored.job_id in places["artifacts"] and stored.job_id in places["database"]
     assert "render_failed" in places["failed job error"]
+    assert "Authorization: Bearer ***" in places["failed job error"]  # echoed, then redacted
     assert "api_key" in places["bad key error"]
     assert any("prefect_videogen" in text for text in every_log_record.texts)
 
