@@ -327,14 +327,12 @@ class FileLockManager(LockManager):
 
 
 def redis_lock_manager_class() -> type:
-    """prefect-redis's `RedisLockManager`, or an ImportError that says how to install it."""
-    try:
-        from prefect_redis.locking import RedisLockManager
-    except ImportError as exc:  # pragma: no cover - the dev group installs it
-        raise ImportError(
-            "PREFECT_INTEGRATIONS_VIDEOGEN_LOCK_MANAGER names a Redis URL, but prefect-redis is "
-            'not installed: pip install "prefect-videogen[redis]"'
-        ) from exc
+    """prefect-redis's `RedisLockManager`, or a `MissingExtraError` naming the extra."""
+    from prefect_videogen._extras import require_extra
+
+    require_extra("redis", "A Redis lock manager (the lock_manager setting)")
+    from prefect_redis.locking import RedisLockManager
+
     return RedisLockManager
 
 
