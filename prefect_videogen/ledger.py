@@ -112,7 +112,7 @@ class SubmissionLedger:
         from prefect_videogen.ledger import SubmissionLedger
 
         credentials = VideoGenCredentials.load("default")
-        normalized, family = normalize_request(VideoRequest(model="sora-2", prompt="a fox"))
+        normalized, family = normalize_request(VideoRequest(model="wan2.6-t2v", prompt="a fox"))
         with credentials.get_client() as client:
             job = SubmissionLedger(credentials).submit(client, normalized, family, attempt=0)
         ```

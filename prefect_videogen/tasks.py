@@ -143,7 +143,7 @@ def submit_video(request: Any, credentials: Any, attempt: int = 0) -> JobRecord:
         @flow
         def submit() -> str:
             credentials = VideoGenCredentials.load("default")
-            request = VideoRequest(model="sora-2", prompt="a red fox in snow", seconds=4)
+            request = VideoRequest(model="wan2.6-t2v", prompt="a red fox in snow", seconds=5)
             return submit_video(request, credentials).job_id
 
         print(submit())
@@ -175,7 +175,7 @@ async def asubmit_video(request: Any, credentials: Any, attempt: int = 0) -> Job
         @flow
         async def submit() -> str:
             credentials = await VideoGenCredentials.aload("default")
-            request = VideoRequest(model="sora-2", prompt="a red fox in snow", seconds=4)
+            request = VideoRequest(model="wan2.6-t2v", prompt="a red fox in snow", seconds=5)
             return (await asubmit_video(request, credentials)).job_id
 
         print(asyncio.run(submit()))
@@ -239,7 +239,7 @@ def wait_for_video(
         @flow
         def wait(job_id: str) -> str:
             credentials = VideoGenCredentials.load("default")
-            return wait_for_video(job_id, credentials, model="sora-2").status.value
+            return wait_for_video(job_id, credentials, model="wan2.6-t2v").status.value
 
         print(wait("video_123"))
         ```
@@ -279,7 +279,7 @@ async def await_for_video(
         @flow
         async def wait(job_id: str) -> str:
             credentials = await VideoGenCredentials.aload("default")
-            return (await await_for_video(job_id, credentials, model="sora-2")).status.value
+            return (await await_for_video(job_id, credentials, model="wan2.6-t2v")).status.value
 
         print(asyncio.run(wait("video_123")))
         ```
@@ -354,7 +354,7 @@ def download_video(
         @flow
         def fetch(job_id: str) -> str:
             credentials = VideoGenCredentials.load("default")
-            job = wait_for_video(job_id, credentials, model="sora-2")
+            job = wait_for_video(job_id, credentials, model="wan2.6-t2v")
             return download_video(job, credentials, storage="s3-bucket/videos").uri
 
         print(fetch("video_123"))
@@ -399,7 +399,7 @@ async def adownload_video(
         @flow
         async def fetch(job_id: str) -> str:
             credentials = await VideoGenCredentials.aload("default")
-            job = await await_for_video(job_id, credentials, model="sora-2")
+            job = await await_for_video(job_id, credentials, model="wan2.6-t2v")
             return (await adownload_video(job, credentials, storage="./videos")).uri
 
         print(asyncio.run(fetch("video_123")))
@@ -470,7 +470,7 @@ def generate_video(
         @flow
         def many(prompts: list[str]) -> list[str]:
             credentials = VideoGenCredentials.load("default")
-            requests = [VideoRequest(model="sora-2", prompt=p, seconds=4) for p in prompts]
+            requests = [VideoRequest(model="wan2.6-t2v", prompt=p, seconds=5) for p in prompts]
             futures = generate_video.map(requests, unmapped(credentials), storage="./videos")
             return [video.uri for video in futures.result()]
 
@@ -529,7 +529,7 @@ async def agenerate_video(
         @flow
         async def one(prompt: str) -> str:
             credentials = await VideoGenCredentials.aload("default")
-            request = VideoRequest(model="sora-2", prompt=prompt, seconds=4)
+            request = VideoRequest(model="wan2.6-t2v", prompt=prompt, seconds=5)
             return (await agenerate_video(request, credentials, storage="./videos")).uri
 
         print(asyncio.run(one("a red fox in snow")))
