@@ -106,7 +106,15 @@ def host_local_parts() -> list[str]:
     else:
         from prefect.filesystems import LocalFileSystem
 
-        if isinstance(_prefect.load_block(reference), LocalFileSystem):
+        try:
+            block = _prefect.load_block(reference)
+        except Exception as exc:
+            return [
+                *problems,
+                f"the default result storage {reference!r} cannot be loaded ({exc}); save that "
+                "block or fix PREFECT_RESULTS_DEFAULT_STORAGE_BLOCK",
+            ]
+        if isinstance(block, LocalFileSystem):
             problems.append(
                 f"the default result storage {reference!r} is a local folder (use an "
                 "S3Bucket or another storage every worker can reach)"

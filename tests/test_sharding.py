@@ -55,6 +55,14 @@ def test_a_local_folder_as_default_result_storage_is_host_local(redis_locks, tmp
     assert "is a local folder" in problem
 
 
+def test_a_default_result_storage_that_cannot_be_loaded_is_named(redis_locks):
+    from prefect.settings import PREFECT_RESULTS_DEFAULT_STORAGE_BLOCK, temporary_settings
+
+    with temporary_settings({PREFECT_RESULTS_DEFAULT_STORAGE_BLOCK: "s3-bucket/no-such-block"}):
+        (problem,) = host_local_parts()
+    assert "'s3-bucket/no-such-block' cannot be loaded" in problem
+
+
 def test_a_task_runner_given_to_generate_batch_is_refused_not_ignored(make_emulator, tmp_path):
     base_url = make_emulator()
     credentials = {"base_url": base_url, "api_key": "sk-emulator"}
