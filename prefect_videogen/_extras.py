@@ -2,7 +2,8 @@
 
 `import prefect_videogen`, the tasks and the flows need none of the extras. The emulator
 (`prefect-videogen emulator`, `prefect-videogen demo`) needs `prefect-videogen[emulator]`,
-and storing to a saved `S3Bucket` block needs `prefect-videogen[aws]`.
+storing to a saved `S3Bucket` block needs `prefect-videogen[aws]`, and submission locks in
+Redis (the `lock_manager` setting, for several machines) need `prefect-videogen[redis]`.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ __all__ = ["EXTRAS", "MissingExtraError", "require_extra"]
 EXTRAS: dict[str, tuple[str, ...]] = {
     "emulator": ("numpy", "uvicorn", "starlette", "python_multipart"),
     "aws": ("prefect_aws",),
+    "redis": ("prefect_redis",),
 }
 
 #: Block type slugs whose classes come with an extra.

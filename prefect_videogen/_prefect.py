@@ -18,6 +18,7 @@ __all__ = [
     "aledger_store",
     "call_block",
     "call_sync",
+    "default_result_storage_reference",
     "ledger_store",
     "load_block",
     "submission_lock_manager",
@@ -80,21 +81,45 @@ async def acall_block(block: Any, name: str, *args: Any) -> Any:
 
 
 def submission_lock_manager() -> Any:
-    """The lock manager of the submission ledger: a `FileLockManager` under `lock_dir`.
+    """The lock manager of the submission ledger, chosen by the `lock_manager` setting.
 
-    The seam for other backends: a Redis lock manager (prefect-redis) chosen by a setting
-    would be returned here; everything else asks this function.
+    `file` (default): a `FileLockManager` under `lock_dir` (one host). A Redis URL: a
+    `RedisSubmissionLockManager` (several hosts), one per URL and process.
     """
     from prefect_videogen.locks import FileLockManager
     from prefect_videogen.settings import current_settings
 
     settings = current_settings()
+    if settings.lock_manager.lower() != "file":
+        return _redis_lock_manager(settings.lock_manager, settings.lock_hold_seconds)
     directory = settings.lock_dir
     if directory is None:
         from prefect.settings import get_current_settings
 
         directory = Path(get_current_settings().home) / "videogen-locks"
     return FileLockManager(directory, hold_seconds=settings.lock_hold_seconds)
+
+
+_redis_managers: dict[tuple[str, float, int], Any] = {}
+
+
+def _redis_lock_manager(url: str, hold_seconds: float) -> Any:
+    import os
+
+    from prefect_videogen.locks import RedisSubmissionLockManager
+
+    key = (url, hold_seconds, os.getpid())  # Redis connections are not shared over fork
+    manager = _redis_managers.get(key)
+    if manager is None:
+        manager = _redis_managers[key] = RedisSubmissionLockManager(url, hold_seconds)
+    return manager
+
+
+def default_result_storage_reference() -> str | None:
+    """`PREFECT_RESULTS_DEFAULT_STORAGE_BLOCK` (a `slug/name`), or None (local files)."""
+    from prefect.settings import get_current_settings
+
+    return get_current_settings().results.default_storage_block
 
 
 def _store_with(storage: Any) -> Any:

@@ -6,6 +6,7 @@
 | `image_to_video`    | a video starting from an image          |
 | `keyframe_to_video` | a video from a first and a last frame   |
 | `generate_batch`    | many videos from a list or a manifest   |
+| `generate_batch_sharded` | one batch split over several workers (`prefect_videogen.sharding`) |
 
 Their inputs are made ready in `prefect_videogen.inputs` (credentials, images, the
 request) and batch manifests are read by `prefect_videogen.manifest`; the names are
@@ -58,6 +59,7 @@ from typing import Any
 
 from prefect import flow
 
+from prefect_videogen.batch_report import areport_batch, batch_progress_key
 from prefect_videogen.caching import normalize_request
 from prefect_videogen.costs import (
     DailyBudget,
@@ -79,13 +81,14 @@ from prefect_videogen.inputs import (
     resolve_image,
 )
 from prefect_videogen.manifest import BATCH_KEYS, BatchEntry, load_manifest, plan_entry
+from prefect_videogen.naming import batch_run_name
 from prefect_videogen.records import StoredVideo
 from prefect_videogen.reporting import (
     BatchProgress,
-    acreate_batch_table,
     batch_table,
     get_logger,
 )
+from prefect_videogen.sharding import generate_batch_sharded, refuse_task_runner
 from prefect_videogen.storage import acheck_writable, check_writable
 from prefect_videogen.tasks import (
     agenerate_video,
@@ -100,6 +103,7 @@ __all__ = [
     "aresolve_credentials",
     "cancel_in_flight_jobs",
     "generate_batch",
+    "generate_batch_sharded",
     "image_to_video",
     "keyframe_to_video",
     "load_manifest",
@@ -477,6 +481,7 @@ async def _take_rate_slot(limit_name: str) -> None:
 
 @flow(
     name="generate-video-batch",
+    flow_run_name=batch_run_name,
     description="Generate many videos concurrently from a list or a JSONL/CSV manifest.",
     persist_result=True,
     result_serializer="json",
@@ -566,6 +571,7 @@ async def generate_batch(
         print([video.uri for video in videos])
         ```
     """
+    refuse_task_runner("generate_batch")  # a Dask/Ray runner would be ignored: say so
     if max_concurrency < 1:
         raise InvalidRequestError("max_concurrency", value=max_concurrency, allowed="1 or more")
     entries: list[tuple[Mapping[str, Any], Path | None]] = [(e, None) for e in requests or []]
@@ -617,7 +623,7 @@ async def generate_batch(
     )
 
     gate = asyncio.Semaphore(max_concurrency)
-    progress = BatchProgress(len(unique))
+    progress = BatchProgress(len(unique), key=batch_progress_key())
     await progress.start()
 
     async def one(request: VideoRequest, entry_attempt: int) -> StoredVideo:
@@ -656,7 +662,7 @@ async def generate_batch(
     for row, cost in zip(rows, estimate.entries, strict=True):
         row["estimated_cost"] = cost.display()
     logger.info("Estimated cost of this batch: %s", estimate.display_total())
-    await acreate_batch_table(rows)
+    await areport_batch(rows, block)  # short table + full CSV (prefect_videogen.batch_report)
     for outcome in outcomes:
         if isinstance(outcome, BaseException) and not isinstance(outcome, Exception):
             raise outcome

@@ -3,8 +3,9 @@
 `SubmissionLedger` takes a lock per submission key around "look for the job, else POST and
 write it down". Locks follow Prefect's `LockManager` interface
 (`prefect.locking.protocol.LockManager`), so another backend can take this one's place:
-`prefect_videogen._prefect.submission_lock_manager()` is the one place that picks it (a
-Redis lock manager from prefect-redis, chosen by a setting, would plug in there).
+`prefect_videogen._prefect.submission_lock_manager()` is the one place that picks it, by the
+`lock_manager` setting: `file` (the default, `FileLockManager`) or a Redis URL
+(`RedisSubmissionLockManager`, over prefect-redis: `pip install "prefect-videogen[redis]"`).
 
 `FileLockManager` keeps one small JSON file per key in a directory (the `lock_dir`
 setting, default `$PREFECT_HOME/videogen-locks`):
@@ -18,8 +19,10 @@ setting, default `$PREFECT_HOME/videogen-locks`):
 - The async acquire waits in a worker thread, so a contended lock never blocks the event
   loop the holder may need.
 
-It is a lock for processes on one host (or on hosts sharing the directory); runs on several
-machines also need shared result storage (see `prefect_videogen.ledger`).
+`FileLockManager` is a lock for processes on one host (or on hosts sharing the directory).
+Workers on several machines need `RedisSubmissionLockManager` (every worker given the same
+`PREFECT_INTEGRATIONS_VIDEOGEN_LOCK_MANAGER=redis://...`) and shared result storage (an
+`S3Bucket` as `PREFECT_RESULTS_DEFAULT_STORAGE_BLOCK`); see README, "Several machines".
 """
 
 from __future__ import annotations
@@ -41,7 +44,7 @@ from prefect.locking.protocol import LockManager
 
 from prefect_videogen.reporting import get_logger
 
-__all__ = ["FileLockManager", "LockInfo", "new_holder"]
+__all__ = ["FileLockManager", "LockInfo", "RedisSubmissionLockManager", "new_holder"]
 
 #: Seconds between two "still waiting" log lines.
 WAIT_LOG_EVERY = 10.0
@@ -318,3 +321,149 @@ class FileLockManager(LockManager):
         """The lock file of `key` as a dict (None when free), for tools and tests."""
         info = self.read_info(key)
         return dict(info) if info is not None else None
+
+
+# -- Redis (several machines) -------------------------------------------------------------
+
+
+def redis_lock_manager_class() -> type:
+    """prefect-redis's `RedisLockManager`, or a `MissingExtraError` naming the extra."""
+    from prefect_videogen._extras import require_extra
+
+    require_extra("redis", "A Redis lock manager (the lock_manager setting)")
+    from prefect_redis.locking import RedisLockManager
+
+    return RedisLockManager
+
+
+def _redis_base() -> type:
+    try:
+        return redis_lock_manager_class()
+    except ImportError:  # the class below is still importable; building one says why
+        return LockManager
+
+
+class RedisSubmissionLockManager(_redis_base()):  # type: ignore[misc]
+    """prefect-redis's `RedisLockManager` made safe for the submission ledger.
+
+    Differences from the base class, each needed to never pay twice across machines:
+
+    - A lock always expires (`hold_seconds`, the `lock_hold_seconds` setting) when its
+      holder never releases it (a crashed machine), instead of blocking forever.
+    - `release_lock` and `is_lock_holder` ask Redis (the token is the holder name), so a
+      lock taken with `aacquire_lock` can be released from sync code and any instance (in
+      any process) can answer; the base class keeps the lock object in the instance and
+      returns an un-awaited coroutine in that case, leaving the lock held.
+    - Waiting on a live holder logs who holds it (holder names say `host:pid:...`) every
+      10 seconds, like `FileLockManager`.
+
+    Args:
+        url: `redis://[user:password@]host:port/db` (or `rediss://`, `redis+sentinel://`).
+        hold_seconds: When a lock left by a crashed holder expires.
+
+    Example:
+        ```python
+        from prefect_videogen.locks import RedisSubmissionLockManager, new_holder
+
+        locks = RedisSubmissionLockManager("redis://127.0.0.1:6379/0")
+        holder = new_holder()
+        assert locks.acquire_lock("abc", holder, acquire_timeout=5)
+        locks.release_lock("abc", holder)
+        ```
+    """
+
+    def __init__(self, url: str, hold_seconds: float | None = 600.0) -> None:
+        redis_lock_manager_class()
+        self.hold_seconds = hold_seconds
+        super().__init__(connection_url=url)
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**super().__getstate__(), "hold_seconds": self.hold_seconds}
+
+    def __repr__(self) -> str:  # never the URL: it may carry a password
+        host = self.client.connection_pool.connection_kwargs.get("host")
+        return f"RedisSubmissionLockManager(host={host!r})"
+
+    def _hold(self, hold_timeout: float | None) -> float | None:
+        return self.hold_seconds if hold_timeout is None else hold_timeout
+
+    def holder_of(self, key: str) -> str | None:
+        """The holder name of the lock on `key` (None when free)."""
+        token = self.client.get(self._lock_name_for_key(key))
+        return token.decode() if isinstance(token, bytes) else token
+
+    def _log_wait(self, key: str, waited: float) -> None:
+        get_logger().info(
+            "Waiting for the submission lock %s: held by %s, waited %.0f s "
+            "(another run, maybe on another machine, is submitting the same request)",
+            key[:12],
+            self.holder_of(key) or "?",
+            waited,
+        )
+
+    def acquire_lock(
+        self,
+        key: str,
+        holder: str,
+        acquire_timeout: float | None = None,
+        hold_timeout: float | None = None,
+    ) -> bool:
+        """Take the lock for `key` in Redis, waiting for a live holder (logged every 10 s).
+
+        Returns:
+            True once held; False if `acquire_timeout` seconds passed first.
+        """
+        started = time.monotonic()
+        while True:
+            waited = time.monotonic() - started
+            step = WAIT_LOG_EVERY
+            if acquire_timeout is not None:
+                step = max(0.0, min(step, acquire_timeout - waited))
+            if super().acquire_lock(key, holder, step, self._hold(hold_timeout)):
+                return True
+            waited = time.monotonic() - started
+            if acquire_timeout is not None and waited >= acquire_timeout:
+                return False
+            self._log_wait(key, waited)
+
+    async def aacquire_lock(
+        self,
+        key: str,
+        holder: str,
+        acquire_timeout: float | None = None,
+        hold_timeout: float | None = None,
+    ) -> bool:
+        """Async twin of `acquire_lock`."""
+        started = time.monotonic()
+        while True:
+            waited = time.monotonic() - started
+            step = WAIT_LOG_EVERY
+            if acquire_timeout is not None:
+                step = max(0.0, min(step, acquire_timeout - waited))
+            if await super().aacquire_lock(key, holder, step, self._hold(hold_timeout)):
+                return True
+            waited = time.monotonic() - started
+            if acquire_timeout is not None and waited >= acquire_timeout:
+                return False
+            self._log_wait(key, waited)
+
+    def release_lock(self, key: str, holder: str) -> None:
+        """Release the lock; raises ValueError if another holder has it.
+
+        A lock that already expired (nobody holds it) releases quietly.
+        """
+        from redis.exceptions import LockNotOwnedError
+        from redis.lock import Lock
+
+        name = self._lock_name_for_key(key)
+        self._locks.pop(name, None)
+        try:
+            Lock(self.client, name, thread_local=False).do_release(holder)
+        except LockNotOwnedError:
+            current = self.holder_of(key)
+            if current is not None and current != holder:
+                raise ValueError(f"The lock {key} is held by {current}, not by {holder}") from None
+
+    def is_lock_holder(self, key: str, holder: str) -> bool:
+        """Whether `holder` holds the lock (asked of Redis)."""
+        return self.holder_of(key) == holder

@@ -77,11 +77,12 @@ def artifact_key(*parts: Any, max_length: int = 100) -> str:
         ```python
         from prefect_videogen.reporting import artifact_key
 
-        print(artifact_key("video", "Video_ABC.1"))  # video-video-abc-1
+        print(artifact_key("video", "Video_ABC.1"))  # video-abc-1
         ```
     """
     text = "-".join(str(part) for part in parts if part not in (None, ""))
     key = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    key = re.sub(r"^([a-z0-9]+)-\1(?=-|$)", r"\1", key)  # "video", "video_1" -> video-1
     return key[:max_length].rstrip("-") or "video"
 
 
@@ -603,7 +604,9 @@ class BatchProgress:
         tick_interval: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
         logger: Any = None,
+        key: str | None = None,
     ) -> None:
+        self.key = key
         self.total = max(total, 1)
         self.stored = 0
         self.failed = 0
@@ -653,7 +656,9 @@ class BatchProgress:
 
         try:
             self.artifact_id = await acreate_progress_artifact(
-                progress=0.0, description=f"Videos finished in this batch of {self.total}."
+                progress=0.0,
+                key=self.key,
+                description=f"Videos finished in this batch of {self.total}.",
             )
         except Exception:
             get_logger().debug("Could not create the batch progress artifact", exc_info=True)

@@ -21,9 +21,11 @@ import os
 from pathlib import Path
 
 from prefect.settings.base import PrefectBaseSettings, build_settings_config
-from pydantic import Field
+from pydantic import Field, field_validator
 
 __all__ = ["VideoGenSettings", "current_settings"]
+
+_REDIS_SCHEMES = ("redis://", "rediss://", "redis+sentinel://", "unix://")
 
 
 class VideoGenSettings(PrefectBaseSettings):
@@ -66,6 +68,15 @@ class VideoGenSettings(PrefectBaseSettings):
             "submitting; defaults to `$PREFECT_HOME/videogen-locks`."
         ),
     )
+    lock_manager: str = Field(
+        default="file",
+        description=(
+            "Which lock keeps two runs of the same request from both submitting: `file` (lock "
+            "files under `lock_dir`, one host) or a Redis URL `redis://[:password@]host:port/db` "
+            "(RedisLockManager from prefect-redis, shared by every machine given the same URL; "
+            "install `prefect-videogen[redis]`)."
+        ),
+    )
     lock_hold_seconds: float = Field(
         default=600.0,
         description=(
@@ -90,6 +101,18 @@ class VideoGenSettings(PrefectBaseSettings):
             "e.g. PREFECT_INTEGRATIONS_VIDEOGEN_ALLOWED_IMAGE_HOSTS='[\"127.0.0.1\"]'."
         ),
     )
+
+    @field_validator("lock_manager")
+    @classmethod
+    def _known_lock_manager(cls, value: str) -> str:
+        value = value.strip()
+        if value.lower() == "file" or value.startswith(_REDIS_SCHEMES):
+            return value
+        raise ValueError(
+            "lock_manager must be `file` or a Redis URL such as redis://host:6379/0 "
+            f"(schemes: {', '.join(_REDIS_SCHEMES)})"
+        )
+
     thumbnail_max_px: int = Field(
         default=320,
         description="Longest side of the thumbnail embedded in the video's markdown artifact.",

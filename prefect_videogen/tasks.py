@@ -37,6 +37,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect_videogen.caching import normalize_request
 from prefect_videogen.exceptions import SubmissionUncertainError, is_transient
 from prefect_videogen.in_flight import track_in_flight
+from prefect_videogen.naming import video_task_run_name
 from prefect_videogen.records import JobRecord, StoredVideo
 from prefect_videogen.steps import _AsyncSteps, _Steps, check_credentials, wait_options
 from prefect_videogen.storage import (
@@ -420,6 +421,7 @@ async def adownload_video(
 @task(
     name="generate-video",
     description="Submit a video job (ledger), wait for it and store the video: one task run.",
+    task_run_name=video_task_run_name,
     **RETRYING,
 )
 def generate_video(
@@ -498,6 +500,7 @@ def generate_video(
 @task(
     name="generate-video-async",
     description="Submit a video job (ledger), wait for it and store the video: one task run.",
+    task_run_name=video_task_run_name,
     **RETRYING,
 )
 async def agenerate_video(

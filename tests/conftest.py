@@ -3,5 +3,6 @@
 pytest_plugins = [
     "plugins.emulator_fixtures",
     "plugins.prefect_fixtures",
+    "plugins.redis_fixtures",
     "plugins.s3_fixtures",
 ]

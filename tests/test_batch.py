@@ -105,8 +105,11 @@ async def test_jsonl_manifest_dedupes_and_bounds_concurrency(make_emulator, tmp_
             sort=ArtifactSort.CREATED_DESC,
             limit=20,
         )
-    tables = [a for a in artifacts if '"one"' in str(a.data)]
-    rows = json.loads(tables[0].data)
+    tables = [a for a in artifacts if "6 stored, 0 failed" in str(a.data)]
+    (summary,) = json.loads(tables[0].data)  # no failures: the summary row alone
+    (table_csv,) = (tmp_path / "out" / "batches").glob("*.csv")  # the full table
+    assert summary["uri"] == table_csv.as_uri()
+    rows = list(csv.DictReader(table_csv.open()))
     assert [row["prompt"] for row in rows] == ["one", "two", "one", "three", "four", "five"]
     assert rows[0]["job_id"] == rows[2]["job_id"] and {r["status"] for r in rows} == {"stored"}
 
@@ -291,8 +294,8 @@ async def test_one_task_run_per_video_and_one_progress_artifact(make_emulator, t
         artifacts = await client.read_artifacts(
             artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[batch_run.id]))
         )
-    names = sorted(run.name.rsplit("-", 1)[0] for run in task_runs)
-    assert names == ["generate-video-async"] * 3
+    names = sorted(run.name for run in task_runs)  # named by model and prompt slug
+    assert names == [f"{MODEL}-clip-{i}" for i in range(3)]
     # One progress artifact for the whole batch (at 100 %) and its table; no per-video ones.
     # (Artifacts without a type are Prefect's references to persisted results.)
     assert sorted(a.type for a in artifacts if a.type) == ["progress", "table"]

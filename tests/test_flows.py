@@ -109,7 +109,7 @@ def test_artifacts_link_and_thumbnail(emulator, tmp_path):
                 artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key]))
             )
 
-    key = "video-" + stored.job_id.replace("_", "-").lower()
+    key = "video-" + stored.job_id.replace("_", "-").lower().removeprefix("video-")  # not doubled
     link = asyncio.run(artifacts(key))
     assert link[0].type == "markdown" or link[0].type == "link"
     assert stored.uri in link[0].data

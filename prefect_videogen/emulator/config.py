@@ -286,7 +286,7 @@ class EmulatorConfig(BaseModel):
             "as most real servers do."
         ),
     )
-    extra_api_keys: list[SecretStr] = Field(
+    extra_api_keys: builtins.list[SecretStr] = Field(
         default_factory=list,
         description="More accepted Bearer keys, each another account (with `api_key`).",
     )

@@ -1,0 +1,153 @@
+"""End to end: one batch split into shards over two process workers standing for two machines.
+
+A real `prefect server start` (the module's own stack, see conftest.py), a second work pool
+with two process workers that share nothing but what several machines would share: a real
+`redis-server` for the submission locks and an S3 bucket (moto server) as the default
+result storage. Each worker has its own PREFECT_HOME and lock directory.
+
+The same sharded batch is started twice at once (two parents, 2 shards each, so 4 child
+flow runs on 2 workers): every entry is stored, identical requests share one job, and the
+emulator sees exactly one create per distinct request.
+"""
+
+from __future__ import annotations
+
+import json
+import textwrap
+
+import pytest
+
+from prefect_videogen.emulator import get_stats
+
+from .conftest import REPO, Stack
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
+
+POOL = "videogen-shards"
+SHARD = "generate-video-batch/shard"
+RESULTS_BLOCK = "shard-results"
+
+ENTRIES = [
+    {"prompt": f"sharded scene {n}", "model": "emu-video", "seconds": 2, "size": "96x64"}
+    for n in range(4)
+]
+ENTRIES.append(dict(ENTRIES[1]))  # a duplicate: must share a job with entry 1
+
+
+def _script(body: str) -> str:
+    return textwrap.dedent(body).strip()
+
+
+@pytest.fixture(scope="module")
+def shard_setup(stack: Stack, redis_url: str, s3_endpoint: str) -> dict[str, str]:
+    """Results bucket block, the shard deployment on its own pool, two workers."""
+    import uuid
+
+    import boto3
+
+    bucket = f"shard-results-{uuid.uuid4().hex[:8]}"
+    boto3.client(
+        "s3", endpoint_url=s3_endpoint, region_name="us-east-1",
+        aws_access_key_id="testing", aws_secret_access_key="testing",
+    ).create_bucket(Bucket=bucket)  # fmt: skip
+    stack.run(
+        "shard-setup",
+        "-c",
+        _script(f"""
+            from prefect.client.orchestration import get_client
+            from prefect.client.schemas.actions import WorkPoolCreate
+            from prefect.workers.process import ProcessWorker
+            from prefect_aws import AwsCredentials, S3Bucket
+            from prefect_aws.client_parameters import AwsClientParameters
+
+            S3Bucket(
+                bucket_name={bucket!r},
+                bucket_folder="results",
+                credentials=AwsCredentials(
+                    region_name="us-east-1",
+                    aws_access_key_id="testing",
+                    aws_secret_access_key="testing",
+                    aws_client_parameters=AwsClientParameters(endpoint_url={s3_endpoint!r}),
+                ),
+            ).save({RESULTS_BLOCK!r}, overwrite=True)
+            with get_client(sync_client=True) as client:
+                client.create_work_pool(WorkPoolCreate(
+                    name={POOL!r}, type="process",
+                    base_job_template=ProcessWorker.get_default_base_job_template(),
+                ))
+            from prefect_videogen.flows import generate_batch
+            generate_batch.from_source(
+                source={str(REPO)!r}, entrypoint="flows/generate_batch.py:generate_batch"
+            ).deploy(name="shard", work_pool_name={POOL!r})
+        """),
+    )
+    shared = {
+        "PREFECT_INTEGRATIONS_VIDEOGEN_LOCK_MANAGER": redis_url,
+        "PREFECT_RESULTS_DEFAULT_STORAGE_BLOCK": f"s3-bucket/{RESULTS_BLOCK}",
+        "PREFECT_INTEGRATIONS_VIDEOGEN_POLL_INTERVAL": "0.1",
+    }
+    root = stack.log_dir.parent
+    for machine in ("a", "b"):
+        home = root / f"machine-{machine}"
+        home.mkdir(exist_ok=True)
+        stack.start(
+            f"shard-worker-{machine}",
+            "-m", "prefect", "worker", "start", "--pool", POOL, "--type", "process",
+            "--name", f"machine-{machine}",
+            extra_env={
+                **shared,
+                "PREFECT_HOME": str(home),
+                "PREFECT_INTEGRATIONS_VIDEOGEN_LOCK_DIR": str(home / "locks"),
+            },
+        )  # fmt: skip
+
+    def both_online() -> bool:
+        with stack.client() as client:
+            workers = client.read_workers_for_work_pool(POOL)
+            return sum(w.status.value == "ONLINE" for w in workers) == 2
+
+    stack.wait_for("two shard workers to come online", both_online)
+    return {**shared, "bucket": bucket}
+
+
+def test_a_batch_started_twice_at_once_over_two_workers_pays_once_per_request(
+    stack: Stack, shard_setup: dict[str, str]
+) -> None:
+    env = {k: v for k, v in shard_setup.items() if k != "bucket"}
+    parameters = {"credentials": "videogen", "storage": "local-file-system/videogen-videos"}
+    script = _script(f"""
+        import asyncio, json
+        from prefect_videogen.flows import generate_batch_sharded
+
+        videos = asyncio.run(generate_batch_sharded(
+            requests={ENTRIES!r},
+            shards=2,
+            deployment={SHARD!r},
+            parameters={parameters!r},
+        ))
+        print("RESULT " + json.dumps([v.model_dump(mode="json") for v in videos]))
+    """)
+    creates_before = get_stats(stack.emulator_url)["requests"].get("create", 0)
+    parents = [stack.start(f"sharded-{n}", "-c", script, extra_env=env) for n in (1, 2)]
+    outputs = [stack.finish(f"sharded-{n}", p) for n, p in zip((1, 2), parents, strict=True)]
+
+    batches = []
+    for output in outputs:
+        line = next(x for x in output.splitlines() if x.startswith("RESULT "))
+        batches.append(json.loads(line.removeprefix("RESULT ")))
+    for videos in batches:
+        assert len(videos) == len(ENTRIES)
+        assert videos[1]["job_id"] == videos[4]["job_id"]
+        assert len({v["job_id"] for v in videos}) == 4
+    # Both parents got the same jobs: the second batch paid for nothing.
+    assert [v["job_id"] for v in batches[0]] == [v["job_id"] for v in batches[1]]
+    creates = get_stats(stack.emulator_url)["requests"].get("create", 0) - creates_before
+    assert creates == 4, stack.logs()
+
+    # 2 parents x 2 shards ran as child flow runs of the shard deployment.
+    shard_runs = stack.flow_runs(SHARD)
+    assert len(shard_runs) == 4
+    assert all(run.state.is_completed() for run in shard_runs)
+    assert all(run.parent_task_run_id is not None for run in shard_runs)  # as subflows
+    names = sorted(run.name for run in shard_runs)
+    assert names == ["batch-of-5-shard-1-of-2"] * 2 + ["batch-of-5-shard-2-of-2"] * 2
