@@ -13,7 +13,7 @@ nothing the second time. Run it against the server `PREFECT_API_URL` points at:
 
     VIDEOGEN_API_KEY=sk-... uv run python deployments/setup.py \\
         --base-url https://gateway.example.com/v1 --storage-dir ./videos \\
-        --limit videogen-sora=4
+        --limit videogen-gateway=4
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from prefect_videogen.credentials import VideoGenCredentials
 API_KEY_ENV = "VIDEOGEN_API_KEY"
 
 #: Created when no --limit is given: the limit the nightly batch in prefect.yaml occupies.
-DEFAULT_LIMITS = ("videogen-sora=4",)
+DEFAULT_LIMITS = ("videogen-gateway=4",)
 
 
 def parse_limit(text: str) -> tuple[str, int, float | None]:
@@ -50,8 +50,8 @@ def parse_limit(text: str) -> tuple[str, int, float | None]:
             raise ValueError
     except ValueError:
         raise argparse.ArgumentTypeError(
-            f"{text!r}: expected NAME=LIMIT or NAME=LIMIT:DECAY, e.g. videogen-sora=4 or "
-            "videogen-sora-rpm=20:0.33 (LIMIT a whole number >= 1, DECAY > 0)"
+            f"{text!r}: expected NAME=LIMIT or NAME=LIMIT:DECAY, e.g. videogen-gateway=4 or "
+            "videogen-gateway-rpm=20:0.33 (LIMIT a whole number >= 1, DECAY > 0)"
         ) from None
     return name, limit, decay
 

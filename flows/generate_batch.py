@@ -5,7 +5,7 @@ file to generate a manifest's videos now, parameters given as `name=value`:
 
     uv run python flows/generate_batch.py manifest=deployments/manifests/nightly.jsonl \\
         credentials=videogen storage=local-file-system/videogen-videos \\
-        concurrency_limit=videogen-sora max_concurrency=2
+        concurrency_limit=videogen-gateway max_concurrency=2
 """
 
 import asyncio

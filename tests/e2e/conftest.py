@@ -285,8 +285,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
                 "--credentials-block", CREDENTIALS_BLOCK,
                 "--storage-block", STORAGE_BLOCK,
                 "--storage-dir", str(stack.video_dir),
-                "--limit", "videogen-sora=2",
-                "--limit", "videogen-sora-rpm=30:0.5",
+                "--limit", "videogen-gateway=2",
+                "--limit", "videogen-gateway-rpm=30:0.5",
                 "--work-pool", WORK_POOL,
                 extra_env={"VIDEOGEN_API_KEY": api_key},
             )  # fmt: skip

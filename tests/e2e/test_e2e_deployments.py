@@ -109,14 +109,14 @@ def i2v_video(stack: Stack, kicked_off: dict[str, Any]) -> dict[str, Any]:
 def test_nightly_batch_is_scheduled_and_limits_exist(stack: Stack) -> None:
     with stack.client() as client:
         deployment = client.read_deployment_by_name(NIGHTLY)
-        sora = client.read_global_concurrency_limit_by_name("videogen-sora")
-        rpm = client.read_global_concurrency_limit_by_name("videogen-sora-rpm")
+        jobs = client.read_global_concurrency_limit_by_name("videogen-gateway")
+        rpm = client.read_global_concurrency_limit_by_name("videogen-gateway-rpm")
     schedules = [(s.schedule.cron, s.schedule.timezone, s.active) for s in deployment.schedules]
     assert schedules == [("0 2 * * *", "UTC", True)]
     assert deployment.parameters["manifest"] == "deployments/manifests/nightly.jsonl"
-    assert deployment.parameters["concurrency_limit"] == "videogen-sora"
+    assert deployment.parameters["concurrency_limit"] == "videogen-gateway"
     assert (REPO / deployment.parameters["manifest"]).is_file()
-    assert (sora.limit, sora.slot_decay_per_second) == (2, 0.0)
+    assert (jobs.limit, jobs.slot_decay_per_second) == (2, 0.0)
     assert (rpm.limit, rpm.slot_decay_per_second) == (30, 0.5)
 
 
@@ -129,7 +129,7 @@ def test_image_uploaded_event_runs_image_to_video(
     assert run.parameters["prompt"] == "the cat slowly turns its head"
     assert run.parameters["size"] == "720x1280"
     assert str(run.parameters["seconds"]) == "4"
-    assert run.parameters["model"] == "sora-2"
+    assert run.parameters["model"] == "veo-3.1-fast-generate-preview"
     assert run.parameters["credentials"] == "videogen"
     assert run.parameters["storage"] == "local-file-system/videogen-videos"
 
