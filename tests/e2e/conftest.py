@@ -1,6 +1,11 @@
 """Fixtures for the end-to-end deployment tests: a real `prefect server start`, the emulator,
 the setup script, `prefect deploy` from deployments/prefect.yaml, and a process worker.
 
+The server runs on PostgreSQL, as in production: a database of its own (per test module) in
+the session's throwaway cluster (tests/plugins/postgres_fixtures.py). Where PostgreSQL is not
+installed the server falls back to SQLite in its PREFECT_HOME (`stack.database` says which),
+so the deployment tests still run; the sharding test requires PostgreSQL and is skipped.
+
 Everything runs in subprocesses with their own `PREFECT_HOME`, from the same uv environment
 as the tests. Every wait is bounded; a failed wait shows the server and worker logs. All
 processes (and whatever they started) are killed at teardown.
@@ -76,6 +81,10 @@ class Stack:
     video_dir: Path
     upload_dir: Path
     log_dir: Path
+    #: "postgresql" or "sqlite": what the server stores its state in.
+    database: str = "sqlite"
+    #: The server's PostgreSQL database name (None on SQLite).
+    database_name: str | None = None
     timings: dict[str, float] = field(default_factory=dict)
     _processes: list[subprocess.Popen] = field(default_factory=list)
 
@@ -241,8 +250,21 @@ def _healthy(api_url: str) -> bool:
         return False
 
 
+def _server_database(request: pytest.FixtureRequest) -> tuple[str | None, dict[str, str]]:
+    """A new PostgreSQL database for this module's server: (name, env); (None, {}) for SQLite."""
+    try:
+        postgres = request.getfixturevalue("postgres")
+    except pytest.skip.Exception as skipped:
+        print(f"\ne2e server falls back to SQLite: {skipped}")
+        return None, {}
+    name = f"e2e_{request.module.__name__.rpartition('.')[2]}_{secrets.token_hex(4)}"
+    return name, {"PREFECT_API_DATABASE_CONNECTION_URL": postgres.create_database(name)}
+
+
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def stack(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Stack]:
     """Server, emulator, blocks and limits, deployments from prefect.yaml, and a worker."""
     from pydantic import SecretStr
 
@@ -256,6 +278,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     api_key = f"sk-e2e-{secrets.token_hex(12)}"
     config = EmulatorConfig(api_key=SecretStr(api_key), latency=0.5, fps=4)
 
+    database_name, database_env = _server_database(request)
     started = time.monotonic()
     with run_emulator(config) as emulator_url:
         stack = Stack(
@@ -266,11 +289,14 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             video_dir=root / "videos",
             upload_dir=root / "uploads",
             log_dir=root / "logs",
+            database="postgresql" if database_name else "sqlite",
+            database_name=database_name,
         )
         try:
+            # Only the server gets the database URL: workers and flow runs talk to the API.
             stack.start(
                 "server", "-m", "prefect", "server", "start", "--host", "127.0.0.1",
-                "--port", str(port),
+                "--port", str(port), extra_env=database_env,
             )  # fmt: skip
             stack.wait_for("the Prefect server's /api/health", lambda: _healthy(api_url))
             stack.timings["server_ready"] = time.monotonic() - started
@@ -315,4 +341,4 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         finally:
             stack.stop_all()
             timings = json.dumps({k: round(v, 1) for k, v in stack.timings.items()})
-            print(f"\ne2e timings (s since start): {timings}")
+            print(f"\ne2e timings (s since start, server on {stack.database}): {timings}")
