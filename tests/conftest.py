@@ -2,6 +2,7 @@
 
 pytest_plugins = [
     "plugins.emulator_fixtures",
+    "plugins.postgres_fixtures",
     "plugins.prefect_fixtures",
     "plugins.redis_fixtures",
     "plugins.s3_fixtures",

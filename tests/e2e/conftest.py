@@ -1,6 +1,11 @@
 """Fixtures for the end-to-end deployment tests: a real `prefect server start`, the emulator,
 the setup script, `prefect deploy` from deployments/prefect.yaml, and a process worker.
 
+The server runs on PostgreSQL, as in production: a database of its own (per test module) in
+the session's throwaway cluster (tests/plugins/postgres_fixtures.py). Where PostgreSQL is not
+installed the server falls back to SQLite in its PREFECT_HOME (`stack.database` says which),
+so the deployment tests still run; the sharding test requires PostgreSQL and is skipped.
+
 Everything runs in subprocesses with their own `PREFECT_HOME`, from the same uv environment
 as the tests. Every wait is bounded; a failed wait shows the server and worker logs. All
 processes (and whatever they started) are killed at teardown.
@@ -76,6 +81,10 @@ class Stack:
     video_dir: Path
     upload_dir: Path
     log_dir: Path
+    #: "postgresql" or "sqlite": what the server stores its state in.
+    database: str = "sqlite"
+    #: The server's PostgreSQL database name (None on SQLite).
+    database_name: str | None = None
     timings: dict[str, float] = field(default_factory=dict)
     _processes: list[subprocess.Popen] = field(default_factory=list)
 
@@ -114,29 +123,33 @@ class Stack:
         return output
 
     def stop_all(self) -> None:
-        """Kill every process started here, their process groups and their descendants."""
+        """Kill every process started here, their process groups and their descendants.
+
+        All are asked to stop (SIGTERM) at once and given one shared grace period, then
+        whatever is left is killed: stopping costs at most one grace period, not one each.
+        """
         import psutil
 
-        for process in reversed(self._processes):
-            try:
-                descendants = psutil.Process(process.pid).children(recursive=True)
-            except psutil.Error:
-                descendants = []
-            for sig in (signal.SIGTERM, signal.SIGKILL):
-                if process.poll() is not None:
-                    break
-                try:
+        running = [process for process in self._processes if process.poll() is None]
+        descendants: list[psutil.Process] = []
+        for process in running:
+            with contextlib.suppress(psutil.Error):
+                descendants += psutil.Process(process.pid).children(recursive=True)
+        for sig, grace in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
+            for process in running:
+                with contextlib.suppress(ProcessLookupError):
                     os.killpg(process.pid, sig)
-                except ProcessLookupError:
-                    break
-                try:
-                    process.wait(timeout=5)
-                except subprocess.TimeoutExpired:
-                    continue
-            for child in descendants:
-                with contextlib.suppress(psutil.Error):
-                    child.kill()
-            psutil.wait_procs(descendants, timeout=5)
+            deadline = time.monotonic() + grace
+            for process in running:
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    process.wait(timeout=max(0.0, deadline - time.monotonic()))
+            running = [process for process in running if process.poll() is None]
+            if not running:
+                break
+        for child in descendants:
+            with contextlib.suppress(psutil.Error):
+                child.kill()
+        psutil.wait_procs(descendants, timeout=5)
 
     # -- diagnostics ----------------------------------------------------------------
 
@@ -241,8 +254,21 @@ def _healthy(api_url: str) -> bool:
         return False
 
 
+def _server_database(request: pytest.FixtureRequest) -> tuple[str | None, dict[str, str]]:
+    """A new PostgreSQL database for this module's server: (name, env); (None, {}) for SQLite."""
+    try:
+        postgres = request.getfixturevalue("postgres")
+    except pytest.skip.Exception as skipped:
+        print(f"\ne2e server falls back to SQLite: {skipped}")
+        return None, {}
+    name = f"e2e_{request.module.__name__.rpartition('.')[2]}_{secrets.token_hex(4)}"
+    return name, {"PREFECT_API_DATABASE_CONNECTION_URL": postgres.create_database(name)}
+
+
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def stack(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Stack]:
     """Server, emulator, blocks and limits, deployments from prefect.yaml, and a worker."""
     from pydantic import SecretStr
 
@@ -256,6 +282,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     api_key = f"sk-e2e-{secrets.token_hex(12)}"
     config = EmulatorConfig(api_key=SecretStr(api_key), latency=0.5, fps=4)
 
+    database_name, database_env = _server_database(request)
     started = time.monotonic()
     with run_emulator(config) as emulator_url:
         stack = Stack(
@@ -266,11 +293,14 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             video_dir=root / "videos",
             upload_dir=root / "uploads",
             log_dir=root / "logs",
+            database="postgresql" if database_name else "sqlite",
+            database_name=database_name,
         )
         try:
+            # Only the server gets the database URL: workers and flow runs talk to the API.
             stack.start(
                 "server", "-m", "prefect", "server", "start", "--host", "127.0.0.1",
-                "--port", str(port),
+                "--port", str(port), extra_env=database_env,
             )  # fmt: skip
             stack.wait_for("the Prefect server's /api/health", lambda: _healthy(api_url))
             stack.timings["server_ready"] = time.monotonic() - started
@@ -313,6 +343,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             stack.timings["worker_online"] = time.monotonic() - started
             yield stack
         finally:
+            stopping = time.monotonic()
             stack.stop_all()
+            stack.timings["stop_all"] = time.monotonic() - stopping
             timings = json.dumps({k: round(v, 1) for k, v in stack.timings.items()})
-            print(f"\ne2e timings (s since start): {timings}")
+            print(f"\ne2e timings (s; server on {stack.database}): {timings}")

@@ -16,6 +16,7 @@ import json
 import textwrap
 
 import pytest
+from plugins.postgres_fixtures import PostgresCluster
 
 from prefect_videogen.emulator import get_stats
 
@@ -111,7 +112,7 @@ def shard_setup(stack: Stack, redis_url: str, s3_endpoint: str) -> dict[str, str
 
 
 def test_a_batch_started_twice_at_once_over_two_workers_pays_once_per_request(
-    stack: Stack, shard_setup: dict[str, str]
+    postgres: PostgresCluster, stack: Stack, shard_setup: dict[str, str]
 ) -> None:
     env = {k: v for k, v in shard_setup.items() if k != "bucket"}
     parameters = {"credentials": "videogen", "storage": "local-file-system/videogen-videos"}
@@ -151,3 +152,11 @@ def test_a_batch_started_twice_at_once_over_two_workers_pays_once_per_request(
     assert all(run.parent_task_run_id is not None for run in shard_runs)  # as subflows
     names = sorted(run.name for run in shard_runs)
     assert names == ["batch-of-5-shard-1-of-2"] * 2 + ["batch-of-5-shard-2-of-2"] * 2
+
+    # The server keeps its state in PostgreSQL (requesting `postgres` skips this test where it
+    # is not installed): the shard runs are rows in its database.
+    assert stack.database == "postgresql"
+    rows = postgres.query(
+        stack.database_name, "SELECT name FROM flow_run WHERE name LIKE 'batch-of-5-shard-%'"
+    )
+    assert sorted(rows) == names
