@@ -484,17 +484,14 @@ def generate_video(
     with credentials.get_client() as client:  # one client (and connection) for all three steps
         steps = _Steps(client, credentials)
         job = steps.submit(normalized, family, attempt)
+        store = {"probe": probe, "duration_tolerance": duration_tolerance, "artifacts": artifacts}
+        # A job whose video is already stored intact needs no poll and no download.
+        stored = steps.reuse(job, block, path_template, thumbnail=True, **store)
+        if stored is not None:
+            return stored
         with track_in_flight(job, credentials):
             done = steps.wait(job, artifacts, options)
-        return steps.download(
-            done,
-            block,
-            path_template,
-            probe=probe,
-            duration_tolerance=duration_tolerance,
-            thumbnail=True,
-            artifacts=artifacts,
-        )
+        return steps.download(done, block, path_template, thumbnail=True, reuse=False, **store)
 
 
 @task(
@@ -542,14 +539,13 @@ async def agenerate_video(
     async with credentials.get_async_client() as client:  # one client for all three steps
         steps = _AsyncSteps(client, credentials)
         job = await steps.submit(normalized, family, attempt)
+        store = {"probe": probe, "duration_tolerance": duration_tolerance, "artifacts": artifacts}
+        # A job whose video is already stored intact needs no poll and no download.
+        stored = await steps.reuse(job, block, path_template, thumbnail=True, **store)
+        if stored is not None:
+            return stored
         with track_in_flight(job, credentials):
             done = await steps.wait(job, artifacts, options)
         return await steps.download(
-            done,
-            block,
-            path_template,
-            probe=probe,
-            duration_tolerance=duration_tolerance,
-            thumbnail=True,
-            artifacts=artifacts,
+            done, block, path_template, thumbnail=True, reuse=False, **store
         )
