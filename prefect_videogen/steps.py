@@ -256,7 +256,8 @@ def _log_reuse(record: JobRecord, target: StorageTarget, found: Any, artifacts: 
     if stored is not None:
         get_logger().log(
             logging.INFO if artifacts else logging.DEBUG,
-            "Already stored video %s at %s (job id, sha256 %s match); not downloaded",
+            "Already stored video %s at %s (its sidecar's job id and sha256 %s match); "
+            "not downloaded",
             record.job_id,
             stored.uri,
             stored.sha256[:12],

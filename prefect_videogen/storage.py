@@ -24,6 +24,11 @@ Storage references: `"<block-type-slug>/<block-name>"` names a saved block; a st
 shape whose slug is no block type (`"s3-buckt/videos"`) is an error, not a local folder;
 write local folders as `"./videos/out"`, `"videos"` or an absolute path.
 
+A video already at its path is kept: `StorageTarget.read_sidecar` and `read_back` let the
+download step check that the sidecar names the same job and that the stored file's size
+and sha256 match it (an object is read back to hash it), so a rerun downloads nothing
+twice; a doubtful copy is downloaded again.
+
 `check_writable` runs before a paid submit: a local folder gets a probe file written and
 removed, a saved block must load. Writes that fail after paying raise `StorageError`, which
 says that the job is paid and that a rerun after the fix reuses it.
