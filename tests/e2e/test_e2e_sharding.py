@@ -151,3 +151,119 @@ def test_a_batch_started_twice_at_once_over_two_workers_pays_once_per_request(
     assert all(run.parent_task_run_id is not None for run in shard_runs)  # as subflows
     names = sorted(run.name for run in shard_runs)
     assert names == ["batch-of-5-shard-1-of-2"] * 2 + ["batch-of-5-shard-2-of-2"] * 2
+
+
+RESUME_ENTRIES = [
+    {"prompt": f"resumed scene {n}", "model": "emu-video", "seconds": 2, "size": "96x64"}
+    for n in range(8)
+]
+
+
+def _resume_sidecars(video_dir) -> dict[str, dict]:
+    """Sidecars of this test's videos (the storage folder is shared by the module), by job."""
+    found = {}
+    for path in video_dir.rglob("*.mp4.json"):
+        record = json.loads(path.read_text())
+        if record["request"].get("prompt", "").startswith("resumed scene"):
+            found[record["job_id"]] = record
+    return found
+
+
+def _kill_group(process) -> None:
+    """SIGKILL a process started by `Stack.start`, its process group and its descendants."""
+    import contextlib
+    import os
+    import signal
+
+    import psutil
+
+    try:
+        descendants = psutil.Process(process.pid).children(recursive=True)
+    except psutil.Error:
+        descendants = []
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    for child in descendants:
+        with contextlib.suppress(psutil.Error):
+            child.kill()
+    process.wait(timeout=30)
+
+
+def test_a_sharded_batch_killed_half_way_resumes_without_paying_or_fetching_twice(
+    stack: Stack, shard_setup: dict[str, str]
+) -> None:
+    """kill -9 the parent and one worker (with its flow runs) half way, restart, rerun."""
+    import hashlib
+    import time
+    from pathlib import Path
+
+    env = {k: v for k, v in shard_setup.items() if k != "bucket"}
+    parameters = {
+        "credentials": "videogen",
+        "storage": "local-file-system/videogen-videos",
+        "max_concurrency": 1,  # one video at a time per shard: a kill lands half way
+    }
+    script = _script(f"""
+        import asyncio, json
+        from prefect_videogen.flows import generate_batch_sharded
+
+        videos = asyncio.run(generate_batch_sharded(
+            requests={RESUME_ENTRIES!r}, shards=2, deployment={SHARD!r},
+            parameters={parameters!r},
+        ))
+        print("RESULT " + json.dumps([v.model_dump(mode="json") for v in videos]))
+    """)
+    home = stack.log_dir.parent / "machine-a"
+
+    def start_worker_a(name: str):
+        # A short lock hold: a submit lock the kill leaves in Redis expires in 20 s, not 600.
+        process = stack.start(
+            name,
+            "-m", "prefect", "worker", "start", "--pool", POOL, "--type", "process",
+            "--name", "machine-a",
+            extra_env={
+                **env, "PREFECT_HOME": str(home),
+                "PREFECT_INTEGRATIONS_VIDEOGEN_LOCK_DIR": str(home / "locks"),
+                "PREFECT_INTEGRATIONS_VIDEOGEN_LOCK_HOLD_SECONDS": "20",
+            },
+        )  # fmt: skip
+        log = stack.log_dir / f"{name}.log"
+        stack.wait_for(f"{name} to start", lambda: "started" in log.read_text(errors="replace"))
+        return process
+
+    _kill_group(next(p for p in stack._processes if "machine-a" in p.args))
+    worker_a = start_worker_a("shard-worker-a-short-locks")
+    parent = stack.start("resume-parent-1", "-c", script, extra_env=env)
+    stack.wait_for(
+        "about half the videos to be stored",
+        lambda: len(_resume_sidecars(stack.video_dir)) >= len(RESUME_ENTRIES) // 2 - 1,
+    )
+    _kill_group(parent)
+    _kill_group(worker_a)
+    time.sleep(1.0)  # let a download cut by the kill settle in the emulator's counters
+    start_worker_a("shard-worker-a-again")
+    stored_before = _resume_sidecars(stack.video_dir)  # first: their downloads are done
+    before = get_stats(stack.emulator_url)["jobs"]
+    assert 0 < len(stored_before) < len(RESUME_ENTRIES), "killed too late or too early"
+
+    output = stack.run("resume-parent-2", "-c", script, extra_env=env)
+    line = next(x for x in output.splitlines() if x.startswith("RESULT "))
+    videos = json.loads(line.removeprefix("RESULT "))
+
+    after = get_stats(stack.emulator_url)["jobs"]
+    ours = {
+        job_id: job
+        for job_id, job in after.items()
+        if job["request"]["prompt"].startswith("resumed scene")
+    }
+    assert len(ours) == len(RESUME_ENTRIES), "a request was paid twice"
+    assert sorted(v["job_id"] for v in videos) == sorted(ours)
+    for job_id in stored_before:  # stored before the rerun: not fetched again
+        assert ours[job_id]["downloads"] == before[job_id]["downloads"], job_id
+    stored = _resume_sidecars(stack.video_dir)
+    assert sorted(stored) == sorted(ours)
+    for video in videos:
+        data = Path(video["location"]).read_bytes()
+        assert (
+            hashlib.sha256(data).hexdigest() == video["sha256"] == ours[video["job_id"]]["sha256"]
+        )
