@@ -215,7 +215,7 @@ def test_a_sharded_batch_killed_half_way_resumes_without_paying_or_fetching_twic
     """)
     home = stack.log_dir.parent / "machine-a"
 
-    def start_worker_a(name: str):
+    def start_worker_a(name: str, wait: bool = True):
         # A short lock hold: a submit lock the kill leaves in Redis expires in 20 s, not 600.
         process = stack.start(
             name,
@@ -228,7 +228,10 @@ def test_a_sharded_batch_killed_half_way_resumes_without_paying_or_fetching_twic
             },
         )  # fmt: skip
         log = stack.log_dir / f"{name}.log"
-        stack.wait_for(f"{name} to start", lambda: "started" in log.read_text(errors="replace"))
+        if wait:
+            stack.wait_for(
+                f"{name} to start", lambda: "started" in log.read_text("utf-8", "replace")
+            )
         return process
 
     _kill_group(next(p for p in stack._processes if "machine-a" in p.args))
@@ -241,7 +244,7 @@ def test_a_sharded_batch_killed_half_way_resumes_without_paying_or_fetching_twic
     _kill_group(parent)
     _kill_group(worker_a)
     time.sleep(1.0)  # let a download cut by the kill settle in the emulator's counters
-    start_worker_a("shard-worker-a-again")
+    start_worker_a("shard-worker-a-again", wait=False)  # the rerun's shards wait for a worker
     stored_before = _resume_sidecars(stack.video_dir)  # first: their downloads are done
     before = get_stats(stack.emulator_url)["jobs"]
     assert 0 < len(stored_before) < len(RESUME_ENTRIES), "killed too late or too early"
