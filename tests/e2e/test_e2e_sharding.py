@@ -194,8 +194,13 @@ def test_a_sharded_batch_killed_half_way_resumes_without_paying_or_fetching_twic
 ) -> None:
     """kill -9 the parent and one worker (with its flow runs) half way, restart, rerun."""
     import hashlib
+    import secrets
     import time
     from pathlib import Path
+
+    import psutil
+
+    from prefect_videogen.emulator import set_faults
 
     env = {k: v for k, v in shard_setup.items() if k != "bucket"}
     parameters = {
@@ -213,38 +218,49 @@ def test_a_sharded_batch_killed_half_way_resumes_without_paying_or_fetching_twic
         ))
         print("RESULT " + json.dumps([v.model_dump(mode="json") for v in videos]))
     """)
-    home = stack.log_dir.parent / "machine-a"
 
-    def start_worker_a(name: str, wait: bool = True):
+    def start_worker(machine: str):
         # A short lock hold: a submit lock the kill leaves in Redis expires in 20 s, not 600.
+        home = stack.log_dir.parent / f"machine-{machine}"
+        name = f"shard-worker-{machine}-short-locks-{secrets.token_hex(2)}"
         process = stack.start(
             name,
             "-m", "prefect", "worker", "start", "--pool", POOL, "--type", "process",
-            "--name", "machine-a",
+            "--name", f"machine-{machine}",
             extra_env={
                 **env, "PREFECT_HOME": str(home),
                 "PREFECT_INTEGRATIONS_VIDEOGEN_LOCK_DIR": str(home / "locks"),
                 "PREFECT_INTEGRATIONS_VIDEOGEN_LOCK_HOLD_SECONDS": "20",
             },
         )  # fmt: skip
-        log = stack.log_dir / f"{name}.log"
-        if wait:
-            stack.wait_for(
-                f"{name} to start", lambda: "started" in log.read_text("utf-8", "replace")
-            )
+        process.log = stack.log_dir / f"{name}.log"  # type: ignore[attr-defined]
         return process
 
-    _kill_group(next(p for p in stack._processes if "machine-a" in p.args))
-    worker_a = start_worker_a("shard-worker-a-short-locks")
-    parent = stack.start("resume-parent-1", "-c", script, extra_env=env)
+    for machine in ("a", "b"):
+        _kill_group(next(p for p in stack._processes if f"machine-{machine}" in p.args))
+    workers = {machine: start_worker(machine) for machine in ("a", "b")}
     stack.wait_for(
-        "about half the videos to be stored",
-        lambda: len(_resume_sidecars(stack.video_dir)) >= len(RESUME_ENTRIES) // 2 - 1,
+        "both workers to start",
+        lambda: all("started" in w.log.read_text("utf-8", "replace") for w in workers.values()),
     )
-    _kill_group(parent)
-    _kill_group(worker_a)
-    time.sleep(1.0)  # let a download cut by the kill settle in the emulator's counters
-    start_worker_a("shard-worker-a-again", wait=False)  # the rerun's shards wait for a worker
+    # Every video download takes 2 s more, so a shard of 4 videos lasts long enough to be
+    # killed half way (the module's emulator has a fixed 0.5 s latency).
+    set_faults(stack.emulator_url, content={"rate_slow": 1.0, "slow_seconds": 2.0})
+    try:
+        parent = stack.start("resume-parent-1", "-c", script, extra_env=env)
+        stack.wait_for(
+            "about half the videos to be stored",
+            lambda: len(_resume_sidecars(stack.video_dir)) >= len(RESUME_ENTRIES) // 2 - 1,
+        )
+        # The victim: a worker whose shard flow run is running (it has a child process).
+        busy = [m for m, w in workers.items() if psutil.Process(w.pid).children(recursive=True)]
+        assert busy, "no shard was running on any worker at the kill"
+        _kill_group(parent)
+        _kill_group(workers[busy[0]])
+        time.sleep(1.0)  # let a download cut by the kill settle in the emulator's counters
+    finally:
+        set_faults(stack.emulator_url)
+    start_worker(busy[0])  # not waited for: the rerun's shards wait in the pool for a worker
     stored_before = _resume_sidecars(stack.video_dir)  # first: their downloads are done
     before = get_stats(stack.emulator_url)["jobs"]
     assert 0 < len(stored_before) < len(RESUME_ENTRIES), "killed too late or too early"
