@@ -8,6 +8,10 @@ result storage. Each worker has its own PREFECT_HOME and lock directory.
 The same sharded batch is started twice at once (two parents, 2 shards each, so 4 child
 flow runs on 2 workers): every entry is stored, identical requests share one job, and the
 emulator sees exactly one create per distinct request.
+
+Resume: a sharded batch of 8 is killed half way (kill -9 of the parent and of one worker
+with its flow run), that worker is started again and the batch rerun: no request is paid
+twice, no video stored before the rerun is downloaded again, every video is stored.
 """
 
 from __future__ import annotations
