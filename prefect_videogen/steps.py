@@ -41,6 +41,7 @@ from prefect_videogen.reporting import (
 from prefect_videogen.settings import current_settings
 from prefect_videogen.storage import (
     StorageTarget,
+    file_digest,
     open_target,
     render_path,
     storage_label,
@@ -207,6 +208,73 @@ def _finish(
     _check_probe(record, stored, duration_tolerance)
 
 
+def _already_stored(
+    record: JobRecord, target: StorageTarget, probe: bool
+) -> tuple[StoredVideo | None, str | None]:
+    """The video of `record` already stored at `target`, else why it is not usable.
+
+    Blocking I/O (the async steps run it in a thread). Returns `(stored, None)` when the
+    sidecar names this job and the stored file's size and sha256 match it; `(None, None)`
+    when there is no sidecar (nothing stored yet); `(None, why)` when something is there
+    that cannot be trusted, so the video is downloaded again.
+    """
+    data = target.read_sidecar()
+    if data is None:
+        return None, None
+    try:
+        stored = StoredVideo.model_validate_json(data)
+    except ValueError as exc:
+        reason = str(exc).splitlines()[0]
+        return None, f"its sidecar {target.sidecar_path} is not a stored video's record ({reason})"
+    if stored.job_id != record.job_id:
+        return None, f"its sidecar names another job ({stored.job_id})"
+    try:
+        local = target.read_back()
+    except Exception as exc:  # a missing object: each block raises its own error
+        return None, f"the video cannot be read back ({type(exc).__name__}: {exc})"
+    if local is None:
+        return None, "the sidecar is there but the video file is missing"
+    size, sha256 = file_digest(local)
+    if size != stored.size_bytes:
+        return None, (
+            f"the stored file has {size} bytes, its sidecar says {stored.size_bytes} "
+            "(truncated or replaced)"
+        )
+    if sha256 != stored.sha256:
+        return None, (
+            f"the stored file's sha256 {sha256[:12]} differs from its sidecar's "
+            f"{stored.sha256[:12]} (corrupted or replaced)"
+        )
+    if probe and stored.probe is None:  # stored without a probe: probe the file, keep it
+        stored = stored.model_copy(update={"probe": probe_video(local)})
+        target.write_sidecar(stored.sidecar_bytes())
+    return stored, None
+
+
+def _log_reuse(record: JobRecord, target: StorageTarget, found: Any, artifacts: bool) -> None:
+    stored, why = found
+    if stored is not None:
+        get_logger().log(
+            logging.INFO if artifacts else logging.DEBUG,
+            "Already stored video %s at %s (its sidecar's job id and sha256 %s match); "
+            "not downloaded",
+            record.job_id,
+            stored.uri,
+            stored.sha256[:12],
+        )
+    elif why is not None:
+        get_logger().warning(
+            "Downloading video %s again to %s: %s", record.job_id, target.path, why
+        )
+
+
+def _stored_thumbnail(target: StorageTarget, wanted: bool) -> str | None:
+    """A thumbnail from the first frame of the stored (or read-back) file; no request."""
+    if not wanted or not target.local_path.is_file():
+        return None
+    return frame_thumbnail(target.local_path, max_px=current_settings().thumbnail_max_px)
+
+
 # --------------------------------------------------------------------------------------
 # The steps
 
@@ -269,6 +337,37 @@ class _Steps:
                     )
         return _thumbnail_url(data, video)
 
+    def reuse(
+        self,
+        record: JobRecord,
+        block: Any,
+        path_template: str | None,
+        *,
+        probe: bool,
+        duration_tolerance: float | None,
+        thumbnail: bool,
+        artifacts: bool,
+    ) -> StoredVideo | None:
+        """The video of `record` if it is already stored intact at its path, else None.
+
+        Makes no request to the video server: reads the sidecar and hashes the stored file
+        (from an object store it is read back, one read from the bucket). The `probe` check
+        uses the sidecar's probe (the file is probed if the sidecar has none). No completed
+        event is emitted again; the link artifacts are, when `artifacts`.
+        """
+        with open_target(block, _plan_path(record, path_template)) as target:
+            found = _already_stored(record, target, probe)
+            _log_reuse(record, target, found, artifacts)
+            stored = found[0]
+            if stored is None:
+                return None
+            thumb = _stored_thumbnail(target, thumbnail and artifacts)
+        if probe:
+            _check_probe(record, stored, duration_tolerance)
+        if artifacts:
+            create_video_artifacts(stored, thumb)
+        return stored
+
     def download(
         self,
         record: JobRecord,
@@ -279,8 +378,20 @@ class _Steps:
         duration_tolerance: float | None,
         thumbnail: bool,
         artifacts: bool,
+        reuse: bool = True,
     ) -> StoredVideo:
-        """Fetch the video into `block`, write its sidecar, report it."""
+        """Fetch the video into `block`, write its sidecar, report it.
+
+        A video already stored at its path (its sidecar names this job, and the file's size
+        and sha256 match the sidecar) is not downloaded again: see `reuse`.
+        """
+        options = {"probe": probe, "duration_tolerance": duration_tolerance}
+        if reuse:
+            found = self.reuse(
+                record, block, path_template, thumbnail=thumbnail, artifacts=artifacts, **options
+            )
+            if found is not None:
+                return found
         started = time.monotonic()
         with open_target(block, _plan_path(record, path_template)) as target:
             content = self.fetch(record, target.local_path)
@@ -357,6 +468,35 @@ class _AsyncSteps:
                     )
         return await anyio.to_thread.run_sync(_thumbnail_url, data, video)
 
+    async def reuse(
+        self,
+        record: JobRecord,
+        block: Any,
+        path_template: str | None,
+        *,
+        probe: bool,
+        duration_tolerance: float | None,
+        thumbnail: bool,
+        artifacts: bool,
+    ) -> StoredVideo | None:
+        """See `_Steps.reuse`."""
+        import anyio
+
+        with open_target(block, _plan_path(record, path_template)) as target:
+            found = await anyio.to_thread.run_sync(_already_stored, record, target, probe)
+            _log_reuse(record, target, found, artifacts)
+            stored = found[0]
+            if stored is None:
+                return None
+            thumb = await anyio.to_thread.run_sync(
+                _stored_thumbnail, target, thumbnail and artifacts
+            )
+        if probe:
+            _check_probe(record, stored, duration_tolerance)
+        if artifacts:
+            await acreate_video_artifacts(stored, thumb)
+        return stored
+
     async def download(
         self,
         record: JobRecord,
@@ -367,10 +507,18 @@ class _AsyncSteps:
         duration_tolerance: float | None,
         thumbnail: bool,
         artifacts: bool,
+        reuse: bool = True,
     ) -> StoredVideo:
         """See `_Steps.download`."""
         import anyio
 
+        options = {"probe": probe, "duration_tolerance": duration_tolerance}
+        if reuse:
+            found = await self.reuse(
+                record, block, path_template, thumbnail=thumbnail, artifacts=artifacts, **options
+            )
+            if found is not None:
+                return found
         started = time.monotonic()
         with open_target(block, _plan_path(record, path_template)) as target:
             content = await self.fetch(record, target.local_path)

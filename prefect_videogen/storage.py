@@ -24,6 +24,11 @@ Storage references: `"<block-type-slug>/<block-name>"` names a saved block; a st
 shape whose slug is no block type (`"s3-buckt/videos"`) is an error, not a local folder;
 write local folders as `"./videos/out"`, `"videos"` or an absolute path.
 
+A video already at its path is kept: `StorageTarget.read_sidecar` and `read_back` let the
+download step check that the sidecar names the same job and that the stored file's size
+and sha256 match it (an object is read back to hash it), so a rerun downloads nothing
+twice; a doubtful copy is downloaded again.
+
 `check_writable` runs before a paid submit: a local folder gets a probe file written and
 removed, a saved block must load. Writes that fail after paying raise `StorageError`, which
 says that the job is paid and that a rerun after the fix reuses it.
@@ -64,6 +69,7 @@ __all__ = [
     "call_block",
     "check_path_template",
     "check_writable",
+    "file_digest",
     "is_block_type",
     "open_target",
     "render_path",
@@ -521,6 +527,22 @@ async def _acall(block: Any, name: str, *args: Any) -> Any:
     return await anyio.to_thread.run_sync(lambda: method(*args))
 
 
+def file_digest(path: Path) -> tuple[int, str]:
+    """`(size in bytes, hex sha256)` of a local file, read in chunks.
+
+    Example:
+        ```python
+        from pathlib import Path
+        from prefect_videogen.storage import file_digest
+
+        size, sha256 = file_digest(Path("videos/a.mp4"))
+        ```
+    """
+    with open(path, "rb") as handle:
+        digest = hashlib.file_digest(handle, "sha256")
+        return handle.tell(), digest.hexdigest()
+
+
 def write_atomically(path: Path, data: bytes) -> None:
     """Write `data` to a temporary file beside `path`, fsync it, then rename it into place.
 
@@ -587,6 +609,50 @@ class StorageTarget:
         """The sidecar's path inside the block: the video's path plus `.json`."""
         return f"{self.path}.json"
 
+    @property
+    def _local_sidecar(self) -> Path:
+        return self.local_path.with_name(self.local_path.name + ".json")
+
+    def read_sidecar(self) -> bytes | None:
+        """The sidecar JSON already at this video's place, or None when there is none.
+
+        A local file is read directly; other blocks through `read_path` (one GET for an S3
+        object). A sidecar that cannot be read counts as none (the video is downloaded).
+        """
+        if self.kind == "local":
+            try:
+                return self._local_sidecar.read_bytes()
+            except OSError:
+                return None
+        try:
+            data = call_block(self.block, "read_path", self.sidecar_path)
+        except Exception as exc:  # a missing object: each block raises its own error
+            logger.debug(
+                "No sidecar readable at %s: %s: %s", self.sidecar_path, type(exc).__name__, exc
+            )
+            return None
+        return bytes(data) if data is not None else None
+
+    def read_back(self) -> Path | None:
+        """The video already stored at this place, as a local file to hash or probe.
+
+        On local disk that is the final file itself (None if it is not there). From other
+        blocks the object is read back into the temporary `local_path`: `S3Bucket` (any block
+        with `download_object_to_path`) streams it to disk, which costs one read from the
+        bucket but never a download from the video server; other blocks use `read_path`
+        (the whole file in memory once).
+
+        Raises:
+            Exception: whatever the block raises for a missing or unreadable object.
+        """
+        if self.kind == "local":
+            return self.local_path if self.local_path.is_file() else None
+        if hasattr(self.block, "download_object_to_path"):
+            call_block(self.block, "download_object_to_path", self.path, str(self.local_path))
+        else:
+            self.local_path.write_bytes(call_block(self.block, "read_path", self.path))
+        return self.local_path
+
     def store(self) -> str:
         """Put the downloaded file at its final place in the block; returns the location.
 
@@ -630,7 +696,7 @@ class StorageTarget:
         """Write the sidecar JSON next to the video (atomically on local disk)."""
         with _storing("writing the sidecar", self.sidecar_path):
             if self.kind == "local":
-                sidecar = self.local_path.with_name(self.local_path.name + ".json")
+                sidecar = self._local_sidecar
                 write_atomically(sidecar, data)
                 return str(sidecar)
             return str(
@@ -643,7 +709,7 @@ class StorageTarget:
             if self.kind == "local":
                 import anyio
 
-                sidecar = self.local_path.with_name(self.local_path.name + ".json")
+                sidecar = self._local_sidecar
                 await anyio.to_thread.run_sync(write_atomically, sidecar, data)
                 return str(sidecar)
             written = await _acall(self.block, "write_path", self.sidecar_path, data)

@@ -322,6 +322,13 @@ def download_video(
     written next to it, a link and a markdown artifact (with a small thumbnail) are
     created, and `prefect-videogen.video.completed` is emitted.
 
+    A video already stored at its path is not downloaded again: when the sidecar there
+    names the same job and the stored file's size and sha256 match it, the sidecar's record
+    is returned (no request to the server, no second completed event; from an object store
+    the file is read back to hash it, one read from the bucket). A doubtful copy (another
+    job's sidecar, a missing, truncated or changed file) is downloaded again with a
+    warning. Delete the sidecar to force a fresh download.
+
     Args:
         job: The completed `JobRecord` from `wait_for_video`, or a job id.
         credentials: A `VideoGenCredentials` block.
@@ -442,7 +449,8 @@ def generate_video(
     make many videos: one task run per video instead of three. The submission goes through
     `submit_video`'s cache (same key, same persisted record, same lock), so a retry of this
     task, a rerun, or a `submit_video` call for the same request never pays twice. While
-    the job generates it is registered for `cancel_in_flight_jobs`.
+    the job generates it is registered for `cancel_in_flight_jobs`. A job whose video is
+    already stored intact (see `download_video`) is neither polled nor downloaded again.
 
     Args:
         request: A `VideoRequest` (or a dict of its fields).
@@ -484,17 +492,14 @@ def generate_video(
     with credentials.get_client() as client:  # one client (and connection) for all three steps
         steps = _Steps(client, credentials)
         job = steps.submit(normalized, family, attempt)
+        store = {"probe": probe, "duration_tolerance": duration_tolerance, "artifacts": artifacts}
+        # A job whose video is already stored intact needs no poll and no download.
+        stored = steps.reuse(job, block, path_template, thumbnail=True, **store)
+        if stored is not None:
+            return stored
         with track_in_flight(job, credentials):
             done = steps.wait(job, artifacts, options)
-        return steps.download(
-            done,
-            block,
-            path_template,
-            probe=probe,
-            duration_tolerance=duration_tolerance,
-            thumbnail=True,
-            artifacts=artifacts,
-        )
+        return steps.download(done, block, path_template, thumbnail=True, reuse=False, **store)
 
 
 @task(
@@ -542,14 +547,13 @@ async def agenerate_video(
     async with credentials.get_async_client() as client:  # one client for all three steps
         steps = _AsyncSteps(client, credentials)
         job = await steps.submit(normalized, family, attempt)
+        store = {"probe": probe, "duration_tolerance": duration_tolerance, "artifacts": artifacts}
+        # A job whose video is already stored intact needs no poll and no download.
+        stored = await steps.reuse(job, block, path_template, thumbnail=True, **store)
+        if stored is not None:
+            return stored
         with track_in_flight(job, credentials):
             done = await steps.wait(job, artifacts, options)
         return await steps.download(
-            done,
-            block,
-            path_template,
-            probe=probe,
-            duration_tolerance=duration_tolerance,
-            thumbnail=True,
-            artifacts=artifacts,
+            done, block, path_template, thumbnail=True, reuse=False, **store
         )

@@ -8,6 +8,10 @@ result storage. Each worker has its own PREFECT_HOME and lock directory.
 The same sharded batch is started twice at once (two parents, 2 shards each, so 4 child
 flow runs on 2 workers): every entry is stored, identical requests share one job, and the
 emulator sees exactly one create per distinct request.
+
+Resume: a sharded batch of 8 is killed half way (kill -9 of the parent and of one worker
+with its flow run), that worker is started again and the batch rerun: no request is paid
+twice, no video stored before the rerun is downloaded again, every video is stored.
 """
 
 from __future__ import annotations
@@ -160,3 +164,138 @@ def test_a_batch_started_twice_at_once_over_two_workers_pays_once_per_request(
         stack.database_name, "SELECT name FROM flow_run WHERE name LIKE 'batch-of-5-shard-%'"
     )
     assert sorted(rows) == names
+
+
+RESUME_ENTRIES = [
+    {"prompt": f"resumed scene {n}", "model": "emu-video", "seconds": 2, "size": "96x64"}
+    for n in range(8)
+]
+
+
+def _resume_sidecars(video_dir) -> dict[str, dict]:
+    """Sidecars of this test's videos (the storage folder is shared by the module), by job."""
+    found = {}
+    for path in video_dir.rglob("*.mp4.json"):
+        record = json.loads(path.read_text())
+        if record["request"].get("prompt", "").startswith("resumed scene"):
+            found[record["job_id"]] = record
+    return found
+
+
+def _kill_group(process) -> None:
+    """SIGKILL a process started by `Stack.start`, its process group and its descendants."""
+    import contextlib
+    import os
+    import signal
+
+    import psutil
+
+    try:
+        descendants = psutil.Process(process.pid).children(recursive=True)
+    except psutil.Error:
+        descendants = []
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    for child in descendants:
+        with contextlib.suppress(psutil.Error):
+            child.kill()
+    process.wait(timeout=30)
+
+
+def test_a_sharded_batch_killed_half_way_resumes_without_paying_or_fetching_twice(
+    stack: Stack, shard_setup: dict[str, str]
+) -> None:
+    """kill -9 the parent and one worker (with its flow runs) half way, restart, rerun."""
+    import hashlib
+    import secrets
+    import time
+    from pathlib import Path
+
+    import psutil
+
+    from prefect_videogen.emulator import set_faults
+
+    env = {k: v for k, v in shard_setup.items() if k != "bucket"}
+    parameters = {
+        "credentials": "videogen",
+        "storage": "local-file-system/videogen-videos",
+        "max_concurrency": 1,  # one video at a time per shard: a kill lands half way
+    }
+    script = _script(f"""
+        import asyncio, json
+        from prefect_videogen.flows import generate_batch_sharded
+
+        videos = asyncio.run(generate_batch_sharded(
+            requests={RESUME_ENTRIES!r}, shards=2, deployment={SHARD!r},
+            parameters={parameters!r},
+        ))
+        print("RESULT " + json.dumps([v.model_dump(mode="json") for v in videos]))
+    """)
+
+    def start_worker(machine: str):
+        # A short lock hold: a submit lock the kill leaves in Redis expires in 20 s, not 600.
+        home = stack.log_dir.parent / f"machine-{machine}"
+        name = f"shard-worker-{machine}-short-locks-{secrets.token_hex(2)}"
+        process = stack.start(
+            name,
+            "-m", "prefect", "worker", "start", "--pool", POOL, "--type", "process",
+            "--name", f"machine-{machine}",
+            extra_env={
+                **env, "PREFECT_HOME": str(home),
+                "PREFECT_INTEGRATIONS_VIDEOGEN_LOCK_DIR": str(home / "locks"),
+                "PREFECT_INTEGRATIONS_VIDEOGEN_LOCK_HOLD_SECONDS": "20",
+            },
+        )  # fmt: skip
+        process.log = stack.log_dir / f"{name}.log"  # type: ignore[attr-defined]
+        return process
+
+    for machine in ("a", "b"):
+        _kill_group(next(p for p in stack._processes if f"machine-{machine}" in p.args))
+    workers = {machine: start_worker(machine) for machine in ("a", "b")}
+    stack.wait_for(
+        "both workers to start",
+        lambda: all("started" in w.log.read_text("utf-8", "replace") for w in workers.values()),
+    )
+    # Every video download takes 2 s more, so a shard of 4 videos lasts long enough to be
+    # killed half way (the module's emulator has a fixed 0.5 s latency).
+    set_faults(stack.emulator_url, content={"rate_slow": 1.0, "slow_seconds": 2.0})
+    try:
+        parent = stack.start("resume-parent-1", "-c", script, extra_env=env)
+        stack.wait_for(
+            "about half the videos to be stored",
+            lambda: len(_resume_sidecars(stack.video_dir)) >= len(RESUME_ENTRIES) // 2 - 1,
+        )
+        # The victim: a worker whose shard flow run is running (it has a child process).
+        busy = [m for m, w in workers.items() if psutil.Process(w.pid).children(recursive=True)]
+        assert busy, "no shard was running on any worker at the kill"
+        _kill_group(parent)
+        _kill_group(workers[busy[0]])
+        time.sleep(1.0)  # let a download cut by the kill settle in the emulator's counters
+    finally:
+        set_faults(stack.emulator_url)
+    start_worker(busy[0])  # not waited for: the rerun's shards wait in the pool for a worker
+    stored_before = _resume_sidecars(stack.video_dir)  # first: their downloads are done
+    before = get_stats(stack.emulator_url)["jobs"]
+    assert 0 < len(stored_before) < len(RESUME_ENTRIES), "killed too late or too early"
+
+    output = stack.run("resume-parent-2", "-c", script, extra_env=env)
+    line = next(x for x in output.splitlines() if x.startswith("RESULT "))
+    videos = json.loads(line.removeprefix("RESULT "))
+
+    after = get_stats(stack.emulator_url)["jobs"]
+    ours = {
+        job_id: job
+        for job_id, job in after.items()
+        if job["request"]["prompt"].startswith("resumed scene")
+    }
+    assert len(ours) == len(RESUME_ENTRIES), "a request was paid twice"
+    assert sorted(v["job_id"] for v in videos) == sorted(ours)
+    for job_id in stored_before:  # stored before the rerun: not fetched again
+        assert ours[job_id]["downloads"] == before[job_id]["downloads"], job_id
+    stored = _resume_sidecars(stack.video_dir)
+    assert sorted(stored) == sorted(ours)
+    for video in videos:
+        data = Path(video["location"]).read_bytes()
+        assert (
+            hashlib.sha256(data).hexdigest() == video["sha256"] == ours[video["job_id"]]["sha256"]
+        )
