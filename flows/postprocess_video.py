@@ -3,7 +3,7 @@
 The flow itself is `prefect_videogen.postprocess.postprocess_video`; import it from there.
 Run this file to write the poster frame of one stored video now:
 
-    uv run python flows/postprocess_video.py location=videos/veo-3.1-fast-generate-preview/2026-01-01/video_1.mp4
+    uv run python flows/postprocess_video.py location=videos/veo-3.1-fast/2026-01-01/video_1.mp4
 """
 
 import sys

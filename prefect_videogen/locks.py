@@ -14,7 +14,10 @@ setting, default `$PREFECT_HOME/videogen-locks`):
 
 - A lock whose holder process is gone (same host, pid no longer alive) is taken over at
   once: a rerun after `kill -9` does not wait for the lock to expire.
-- A lock from another host is trusted until its `expiration` (`lock_hold_seconds`).
+- A lock from another host is trusted until its `expiration` (`lock_hold_seconds`, 60 s by
+  default). While its holder lives, one thread per process renews every lock it holds
+  (every third of the hold time), so a slow create never loses its lock, and a machine that
+  crashed holding one blocks the others for at most `lock_hold_seconds`.
 - Waiting on a live holder logs who holds the lock and for how long, every 10 seconds.
 - The async acquire waits in a worker thread, so a contended lock never blocks the event
   loop the holder may need.
@@ -63,6 +66,59 @@ def new_holder() -> str:
         ```
     """
     return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}:{uuid.uuid4().hex[:8]}"
+
+
+class _Renewals:
+    """One daemon thread per process that keeps the locks this process holds from expiring.
+
+    A lock manager registers a lock when it is acquired and drops it when it is released;
+    every third of its hold time the thread pushes each registered lock's expiry a full hold
+    time ahead (`renew_lock`). A process that dies stops renewing, so its locks expire.
+    """
+
+    def __init__(self) -> None:
+        self._held: dict[tuple[int, str, str], tuple[Any, float]] = {}
+        self._guard = threading.Lock()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def hold(self, manager: Any, key: str, holder: str, hold: float | None) -> None:
+        if not hold:
+            return  # a lock that never expires needs no renewal
+        with self._guard:
+            self._held[(id(manager), key, holder)] = (manager, hold)
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._run, name="videogen-lock-renewal", daemon=True
+                )
+                self._thread.start()
+        self._wake.set()  # a shorter hold than the others: re-plan the next renewal
+
+    def drop(self, manager: Any, key: str, holder: str) -> None:
+        with self._guard:
+            self._held.pop((id(manager), key, holder), None)
+
+    def _run(self) -> None:
+        while True:
+            with self._guard:
+                held = list(self._held.items())
+            interval = min((hold for _, (_, hold) in held), default=60.0) / 3
+            self._wake.wait(max(interval, 0.2))
+            self._wake.clear()
+            for (_, key, holder), (manager, hold) in held:
+                with self._guard:
+                    if (id(manager), key, holder) not in self._held:
+                        continue  # released meanwhile
+                try:
+                    renewed = manager.renew_lock(key, holder, hold)
+                except Exception:  # a transient Redis/disk error: try again next round
+                    get_logger().debug("Could not renew the submission lock %s", key[:12])
+                    continue
+                if not renewed:
+                    self.drop(manager, key, holder)
+
+
+_renewals = _Renewals()
 
 
 class LockInfo(dict):  # type: ignore[type-arg]
@@ -139,7 +195,7 @@ class FileLockManager(LockManager):
         ```
     """
 
-    def __init__(self, lock_files_directory: Path, hold_seconds: float | None = 600.0) -> None:
+    def __init__(self, lock_files_directory: Path, hold_seconds: float | None = 60.0) -> None:
         self.lock_files_directory = Path(lock_files_directory).expanduser().resolve()
         self.hold_seconds = hold_seconds
 
@@ -246,6 +302,7 @@ class FileLockManager(LockManager):
         next_log = started + WAIT_LOG_EVERY
         while True:
             if self._try_create(key, holder, hold_timeout):
+                _renewals.hold(self, key, holder, self._hold(hold_timeout))
                 return True
             info = self.read_info(key)
             if info is None:
@@ -285,10 +342,37 @@ class FileLockManager(LockManager):
 
     def release_lock(self, key: str, holder: str) -> None:
         """Release the lock; raises ValueError if `holder` does not hold it."""
+        _renewals.drop(self, key, holder)
         info = self.read_info(key)
         if info is None or info.get("holder") != holder:
             raise ValueError(f"The lock {key} is not held by {holder}")
         self._path(key).unlink(missing_ok=True)
+
+    def _hold(self, hold_timeout: float | None) -> float | None:
+        return self.hold_seconds if hold_timeout is None else hold_timeout
+
+    def renew_lock(self, key: str, holder: str, hold_seconds: float | None = None) -> bool:
+        """Move the expiry of a lock `holder` holds `hold_seconds` ahead of now.
+
+        The lock holder's process does this on its own (see the module docstring); it is
+        public for other lock users. Returns False (and changes nothing) when `holder` does
+        not hold the lock any more.
+        """
+        hold = self._hold(hold_seconds)
+        with self._guard(key):
+            info = self.read_info(key)
+            if info is None or info.get("holder") != holder:
+                return False
+            if not hold:
+                return True
+            renewed = {
+                **info,
+                "expiration": (datetime.now(UTC) + timedelta(seconds=hold)).isoformat(),
+            }
+            temporary = self._path(key).with_name(f".{key}.{uuid.uuid4().hex[:8]}.renew")
+            temporary.write_text(json.dumps(renewed))
+            os.replace(temporary, self._path(key))
+        return True
 
     def is_locked(self, key: str, use_cache: bool = False) -> bool:
         """Whether a live (or unexpired) holder has the lock."""
@@ -349,7 +433,8 @@ class RedisSubmissionLockManager(_redis_base()):  # type: ignore[misc]
     Differences from the base class, each needed to never pay twice across machines:
 
     - A lock always expires (`hold_seconds`, the `lock_hold_seconds` setting) when its
-      holder never releases it (a crashed machine), instead of blocking forever.
+      holder never releases it (a crashed machine), instead of blocking forever; a live
+      holder's process renews it (`renew_lock`) so it never expires under a slow create.
     - `release_lock` and `is_lock_holder` ask Redis (the token is the holder name), so a
       lock taken with `aacquire_lock` can be released from sync code and any instance (in
       any process) can answer; the base class keeps the lock object in the instance and
@@ -372,7 +457,7 @@ class RedisSubmissionLockManager(_redis_base()):  # type: ignore[misc]
         ```
     """
 
-    def __init__(self, url: str, hold_seconds: float | None = 600.0) -> None:
+    def __init__(self, url: str, hold_seconds: float | None = 60.0) -> None:
         redis_lock_manager_class()
         self.hold_seconds = hold_seconds
         super().__init__(connection_url=url)
@@ -420,6 +505,7 @@ class RedisSubmissionLockManager(_redis_base()):  # type: ignore[misc]
             if acquire_timeout is not None:
                 step = max(0.0, min(step, acquire_timeout - waited))
             if super().acquire_lock(key, holder, step, self._hold(hold_timeout)):
+                _renewals.hold(self, key, holder, self._hold(hold_timeout))
                 return True
             waited = time.monotonic() - started
             if acquire_timeout is not None and waited >= acquire_timeout:
@@ -441,6 +527,7 @@ class RedisSubmissionLockManager(_redis_base()):  # type: ignore[misc]
             if acquire_timeout is not None:
                 step = max(0.0, min(step, acquire_timeout - waited))
             if await super().aacquire_lock(key, holder, step, self._hold(hold_timeout)):
+                _renewals.hold(self, key, holder, self._hold(hold_timeout))
                 return True
             waited = time.monotonic() - started
             if acquire_timeout is not None and waited >= acquire_timeout:
@@ -455,6 +542,7 @@ class RedisSubmissionLockManager(_redis_base()):  # type: ignore[misc]
         from redis.exceptions import LockNotOwnedError
         from redis.lock import Lock
 
+        _renewals.drop(self, key, holder)
         name = self._lock_name_for_key(key)
         self._locks.pop(name, None)
         try:
@@ -467,3 +555,21 @@ class RedisSubmissionLockManager(_redis_base()):  # type: ignore[misc]
     def is_lock_holder(self, key: str, holder: str) -> bool:
         """Whether `holder` holds the lock (asked of Redis)."""
         return self.holder_of(key) == holder
+
+    def renew_lock(self, key: str, holder: str, hold_seconds: float | None = None) -> bool:
+        """Reset the expiry of a lock `holder` holds to `hold_seconds` from now (atomic in
+        Redis); False when `holder` does not hold it any more. Done by the holder's process
+        on its own, see `prefect_videogen.locks`."""
+        from redis.exceptions import LockNotOwnedError
+        from redis.lock import Lock
+
+        hold = self._hold(hold_seconds)
+        lock = Lock(self.client, self._lock_name_for_key(key), timeout=hold, thread_local=False)
+        lock.local.token = holder
+        if hold is None:
+            return self.holder_of(key) == holder
+        try:
+            lock.reacquire()
+        except LockNotOwnedError:
+            return False
+        return True

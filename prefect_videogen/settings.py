@@ -78,10 +78,11 @@ class VideoGenSettings(PrefectBaseSettings):
         ),
     )
     lock_hold_seconds: float = Field(
-        default=600.0,
+        default=60.0,
         description=(
-            "How long a submit lock expires after; a lock whose holder process on this "
-            "host is gone is taken over at once, so this matters for other hosts only."
+            "How long a submit lock lasts without renewal: a live holder renews it every "
+            "third of this, so it expires this long after its holder's machine crashed. A "
+            "lock whose holder process on this host is gone is taken over at once."
         ),
     )
     price_table: str | None = Field(

@@ -252,6 +252,19 @@ def test_a_lock_left_by_a_dead_process_is_taken_over_at_once(tmp_path, caplog):
     assert manager.describe("k1")["pid"] == os.getpid()
 
 
+def test_a_lock_from_another_host_expires_unless_its_holder_renews_it(tmp_path):
+    import json
+
+    manager = FileLockManager(tmp_path, hold_seconds=0.6)
+    holder = new_holder()
+    assert manager.acquire_lock("k3", holder)
+    assert not manager.acquire_lock("k3", new_holder(), acquire_timeout=1.5)  # renewed
+    locks._renewals.drop(manager, "k3", holder)  # as if its machine had crashed
+    info = manager.describe("k3")
+    (tmp_path / "k3.lock").write_text(json.dumps({**info, "host": "other-host"}))
+    assert manager.acquire_lock("k3", new_holder(), acquire_timeout=3)  # it expired
+
+
 def test_waiting_on_a_live_holder_logs_who_and_how_long(tmp_path, caplog, monkeypatch):
     monkeypatch.setattr(locks, "WAIT_LOG_EVERY", 0.1)
     manager = FileLockManager(tmp_path)

@@ -54,8 +54,23 @@ def test_two_machines_exclude_each_other(redis_url):
 def test_a_lock_left_by_a_crashed_machine_expires(redis_url):
     crashed = RedisSubmissionLockManager(redis_url, hold_seconds=0.5)
     assert crashed.acquire_lock("k2", "dead-host:1:1:x")  # never released
+    locks._renewals.drop(crashed, "k2", "dead-host:1:1:x")  # its process "dies": no renewals
     other = RedisSubmissionLockManager(redis_url, hold_seconds=0.5)
     assert other.acquire_lock("k2", new_holder(), acquire_timeout=5)
+
+
+def test_a_live_holder_keeps_its_lock_past_the_hold_time(redis_url):
+    # A create slower than lock_hold_seconds must not let another machine in: the holder's
+    # process renews the lock (every third of the hold time) until it releases it.
+    one = RedisSubmissionLockManager(redis_url, hold_seconds=0.6)
+    two = RedisSubmissionLockManager(redis_url, hold_seconds=0.6)
+    holder = new_holder()
+    assert one.acquire_lock("k5", holder, acquire_timeout=1)
+    assert not two.acquire_lock("k5", new_holder(), acquire_timeout=1.5)  # 2.5 hold times
+    assert two.is_lock_holder("k5", holder)
+    one.release_lock("k5", holder)
+    assert two.acquire_lock("k5", new_holder(), acquire_timeout=1)
+    assert not one.renew_lock("k5", holder)  # not its lock any more: nothing renewed
 
 
 def test_an_async_acquire_is_released_from_sync_code(redis_url):
