@@ -97,13 +97,22 @@ async def bare(base_url: str, jobs: int, concurrency: int, prompt: str, out: Pat
                 await asyncio.sleep(int(hint) / 1000 if hint else 1.0)
                 response = await get(client, f"{base_url}/videos/{job['id']}")
                 job = response.json()
-            size = 0
-            async with client.stream("GET", f"{base_url}/videos/{job['id']}/content") as body:
-                body.raise_for_status()
-                with open(out / f"{job['id']}.mp4", "wb") as handle:
-                    async for chunk in body.aiter_bytes(1 << 20):
-                        handle.write(chunk)
-                        size += len(chunk)
+            for attempt in range(3):  # as for `get`: a dropped keep-alive connection
+                size = 0
+                try:
+                    async with client.stream(
+                        "GET", f"{base_url}/videos/{job['id']}/content"
+                    ) as body:
+                        body.raise_for_status()
+                        with open(out / f"{job['id']}.mp4", "wb") as handle:
+                            async for chunk in body.aiter_bytes(1 << 20):
+                                handle.write(chunk)
+                                size += len(chunk)
+                    break
+                except httpx.TransportError:
+                    if attempt == 2:
+                        raise
+                    await asyncio.sleep(0.5)
             (out / f"{job['id']}.mp4").unlink()  # 10,000 videos would fill the disk
             return size
 
