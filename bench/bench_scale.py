@@ -283,7 +283,7 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="videogen-bench-scale-"))
     rows: dict[str, list[dict]] = {kind: [] for kind in kinds}
     with (
-        common.emulator_process(latency=args.latency, fps=4) as emulator,
+        common.emulator_process(latency=args.latency, fps=4, startup_timeout=300) as emulator,
         common.prefect_server() as server,
     ):
         print(f"Prefect server started in {server.start_seconds:.2f} s", flush=True)
