@@ -33,6 +33,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import json
 import secrets
 import shutil
 import subprocess
@@ -121,7 +122,13 @@ async def bare(base_url: str, jobs: int, concurrency: int, prompt: str, out: Pat
 
 
 def run_flow(
-    base_url: str, jobs: int, concurrency: int, per_task: int | None, prompt: str, out: Path
+    base_url: str,
+    jobs: int,
+    concurrency: int,
+    per_task: int | None,
+    prompt: str,
+    out: Path,
+    manifest: bool = False,
 ) -> int:
     from prefect.filesystems import LocalFileSystem
 
@@ -129,14 +136,22 @@ def run_flow(
     from prefect_videogen.flows import generate_batch
 
     credentials = VideoGenCredentials(base_url=base_url, api_key=common.API_KEY)
-    requests = [
+    entries = [
         {"prompt": prompt, "seconds": 4, "size": "1280x720", "metadata": {"i": str(i)}}
         for i in range(jobs)
     ]
-    options = {} if per_task is None else {"videos_per_task": per_task}
+    options: dict = {} if per_task is None else {"videos_per_task": per_task}
+    if manifest:
+        # A flow run's parameters are capped by the server (PREFECT_SERVER_API_MAX_PARAMETER_
+        # SIZE, 512 KiB): 10,000 entries passed as `requests=` are refused with a 422.
+        out.mkdir(parents=True, exist_ok=True)
+        path = out / "manifest.jsonl"
+        path.write_text("".join(json.dumps(entry) + "\n" for entry in entries))
+        options["manifest"] = str(path)
+    else:
+        options["requests"] = entries
     results = asyncio.run(
         generate_batch(
-            requests=requests,
             model="sora-2",
             credentials=credentials,
             storage=LocalFileSystem(basepath=str(out)),
@@ -169,7 +184,13 @@ def child(args: argparse.Namespace) -> None:
             started = time.perf_counter()
             if args.child == "flow":
                 count = run_flow(
-                    args.base_url, args.jobs, args.concurrency, per_task, prompt, out / "run"
+                    args.base_url,
+                    args.jobs,
+                    args.concurrency,
+                    per_task,
+                    prompt,
+                    out / "run",
+                    args.manifest,
                 )
             else:
                 count = asyncio.run(bare(args.base_url, args.jobs, args.concurrency, prompt, out))
@@ -229,6 +250,7 @@ def measure(
                 *("--concurrency", str(args.max_concurrency or args.jobs)),
                 *("--per-task", str(per_task), "--base-url", emulator.base_url),
                 *("--server-pids", server_pids),
+                *(["--manifest"] if args.manifest else []),
             ],
             env=env,
             timeout=args.run_timeout,
@@ -261,6 +283,11 @@ def main() -> None:
         default=[],
         metavar="DIR",
         help="also measure a copy of prefect_videogen/ in DIR (without videos_per_task)",
+    )
+    parser.add_argument(
+        "--manifest",
+        action="store_true",
+        help="give the flow a JSONL manifest instead of requests= (needed past ~3,000 entries)",
     )
     parser.add_argument("--run-timeout", type=float, default=1800)
     parser.add_argument("--no-write", action="store_true", help="do not update RESULTS.md")
