@@ -42,6 +42,7 @@ OUR_SECTIONS = (
     "Download",
     "Cached rerun",
     "Polling",
+    "Cost per video",
 )
 
 #: A subsection of ours kept across reruns of the script (written by hand).

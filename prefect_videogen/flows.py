@@ -87,11 +87,13 @@ from prefect_videogen.reporting import (
     BatchProgress,
     batch_table,
     get_logger,
+    quiet_batch_task_runs,
 )
 from prefect_videogen.sharding import generate_batch_sharded, refuse_task_runner
 from prefect_videogen.storage import acheck_writable, check_writable
 from prefect_videogen.tasks import (
     agenerate_video,
+    agenerate_videos,
     download_video,
     submit_video,
     wait_for_video,
@@ -508,6 +510,7 @@ async def generate_batch(
     daily_cap: float | None = None,
     budget_name: str = "default",
     allow_unknown_prices: bool = False,
+    videos_per_task: int = 1,
 ) -> list[StoredVideo | None]:
     """Generate many videos concurrently; identical requests are submitted once.
 
@@ -554,6 +557,13 @@ async def generate_batch(
         budget_name: The shared daily budget `daily_cap` applies to.
         allow_unknown_prices: Under a cap, go ahead even when some models have no known
             price (they then count as nothing) instead of refusing.
+        videos_per_task: Distinct videos per task run. 1 (the default): one
+            `generate-video-async` task run per video, named after it. N > 1: one
+            `generate-videos-async` task run per N videos (`agenerate_videos`), for
+            batches of thousands: Prefect's bookkeeping (three state events per task run,
+            in the flow process and the server) is shared by N videos, while each video
+            keeps its ledger record, its `video.completed` event, its row in the table and
+            its own retries of transient errors. See bench/RESULTS.md, "Cost per video".
 
     Returns:
         One `StoredVideo` per entry, in order (None for failed entries when
@@ -574,6 +584,8 @@ async def generate_batch(
     refuse_task_runner("generate_batch")  # a Dask/Ray runner would be ignored: say so
     if max_concurrency < 1:
         raise InvalidRequestError("max_concurrency", value=max_concurrency, allowed="1 or more")
+    if videos_per_task < 1:
+        raise InvalidRequestError("videos_per_task", value=videos_per_task, allowed="1 or more")
     entries: list[tuple[Mapping[str, Any], Path | None]] = [(e, None) for e in requests or []]
     if manifest is not None:
         manifest_path = Path(manifest).expanduser().resolve()
@@ -625,34 +637,53 @@ async def generate_batch(
     gate = asyncio.Semaphore(max_concurrency)
     progress = BatchProgress(len(unique), key=batch_progress_key())
     await progress.start()
+    if not video_artifacts:
+        quiet_batch_task_runs()  # no INFO line per video: the batch's progress line says it
 
-    async def one(request: VideoRequest, entry_attempt: int) -> StoredVideo:
+    @asynccontextmanager
+    async def admitted() -> AsyncIterator[None]:
         async with gate, _slot(concurrency_limit), progress.generating():
             if rate_limit is not None:
                 await _take_rate_slot(rate_limit)
-            return await agenerate_video(
-                request,
-                creds,
-                attempt=entry_attempt,
-                storage=block,
-                path_template=path_template,
-                probe=probe,
-                timeout=timeout,
-                artifacts=video_artifacts,
-            )
+            yield
 
     async def counted(request: VideoRequest, entry_attempt: int) -> StoredVideo:
         try:
-            stored = await one(request, entry_attempt)
+            async with admitted():
+                stored = await agenerate_video(
+                    request,
+                    creds,
+                    attempt=entry_attempt,
+                    storage=block,
+                    path_template=path_template,
+                    probe=probe,
+                    timeout=timeout,
+                    artifacts=video_artifacts,
+                )
         except Exception:
             await progress.advance(failed=True)
             raise
         await progress.advance()
         return stored
 
-    outcomes = await asyncio.gather(
-        *(counted(request, key[1]) for key, request in unique.items()), return_exceptions=True
-    )
+    if videos_per_task == 1:
+        outcomes = await asyncio.gather(
+            *(counted(request, key[1]) for key, request in unique.items()),
+            return_exceptions=True,
+        )
+    else:
+        outcomes = await _grouped(
+            list(unique.items()),
+            videos_per_task,
+            creds,
+            progress,
+            admitted,
+            storage=block,
+            path_template=path_template,
+            probe=probe,
+            timeout=timeout,
+            artifacts=video_artifacts,
+        )
     await progress.finish()
     by_key = dict(zip(unique, outcomes, strict=True))
     results = [by_key[key] for key in keys]
@@ -672,6 +703,43 @@ async def generate_batch(
             raise errors[0]
         raise ExceptionGroup(f"{len(errors)} of {len(unique)} videos failed", errors)
     return [result if isinstance(result, StoredVideo) else None for result in results]
+
+
+async def _grouped(
+    items: list[tuple[tuple[str, int], VideoRequest]],
+    size: int,
+    creds: Any,
+    progress: BatchProgress,
+    admitted: Any,
+    **options: Any,
+) -> list[Any]:
+    """Run the distinct videos `size` per `agenerate_videos` task run; their outcomes in order."""
+    outcomes: list[Any] = [None] * len(items)
+
+    async def group(start: int) -> None:
+        chunk = items[start : start + size]
+
+        async def finished(index: int, outcome: StoredVideo | Exception) -> None:
+            outcomes[start + index] = outcome
+            await progress.advance(failed=isinstance(outcome, Exception))
+
+        try:
+            await agenerate_videos(
+                [request for _, request in chunk],
+                creds,
+                attempts=[key[1] for key, _ in chunk],
+                admit=admitted,
+                on_finished=finished,
+                **options,
+            )
+        except Exception as exc:  # failed videos were passed to `finished`; this is the rest
+            for index in range(start, start + len(chunk)):
+                if outcomes[index] is None:
+                    outcomes[index] = exc
+                    await progress.advance(failed=True)
+
+    await asyncio.gather(*(group(start) for start in range(0, len(items), size)))
+    return outcomes
 
 
 async def _dry_run(

@@ -29,6 +29,7 @@ Records are JSON (`JobRecord`, and the intent below); for runs on several machin
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import socket
 from collections.abc import Iterable
@@ -103,6 +104,9 @@ class SubmissionLedger:
             `base_url` and account scope are part of the key; the key itself never is).
         store: A Prefect `ResultStore` with a lock manager (default: the run's result
             storage, JSON, `prefect_videogen.locks.FileLockManager`).
+        detailed: Log each submission and reuse at INFO level (else DEBUG: a batch of
+            thousands reports its videos together, not one line each). Warnings
+            (reconciled or uncertain submissions) are logged either way.
 
     Example:
         ```python
@@ -118,9 +122,10 @@ class SubmissionLedger:
         ```
     """
 
-    def __init__(self, credentials: Any, *, store: Any = None) -> None:
+    def __init__(self, credentials: Any, *, store: Any = None, detailed: bool = True) -> None:
         self.credentials = credentials
         self._store = store
+        self.level = logging.INFO if detailed else logging.DEBUG
         base_url = getattr(credentials, "base_url", None)
         self.base_url = str(base_url).rstrip("/") if base_url else ""
         scope = getattr(credentials, "account_scope", None)
@@ -384,23 +389,24 @@ class SubmissionLedger:
     def _adopted(self, job: Any, normalized: Any, family: Any, attempt: int) -> JobRecord:
         return JobRecord.submitted(job, normalized, family, attempt)
 
-    @staticmethod
-    def _legacy(record: JobRecord) -> JobRecord:
-        get_logger().info(
+    def _legacy(self, record: JobRecord) -> JobRecord:
+        get_logger().log(
+            self.level,
             "Reusing video job %s, recorded by an earlier prefect-videogen (same request and "
             "base_url, already paid); it is now in the submission ledger",
             record.job_id,
         )
         return record
 
-    @staticmethod
-    def _reused(record: JobRecord) -> JobRecord:
-        get_logger().info("Reusing video job %s (same request, already paid)", record.job_id)
+    def _reused(self, record: JobRecord) -> JobRecord:
+        get_logger().log(
+            self.level, "Reusing video job %s (same request, already paid)", record.job_id
+        )
         return record
 
-    @staticmethod
-    def _log_submitted(record: JobRecord) -> None:
-        get_logger().info(
+    def _log_submitted(self, record: JobRecord) -> None:
+        get_logger().log(
+            self.level,
             "Submitted %s %s video job %s (attempt %d)",
             record.model,
             record.mode,

@@ -21,7 +21,13 @@ import re
 from pathlib import Path
 from typing import Any
 
-__all__ = ["batch_run_name", "batch_stem", "slug", "video_task_run_name"]
+__all__ = [
+    "batch_run_name",
+    "batch_stem",
+    "slug",
+    "video_group_task_run_name",
+    "video_task_run_name",
+]
 
 SHARD_MARK = "-shard-"
 
@@ -77,3 +83,18 @@ def video_task_run_name() -> str:
     model = slug(get("model"), 30) or "video"
     prompt = slug(get("prompt"), 40)
     return f"{model}-{prompt}" if prompt else model
+
+
+def video_group_task_run_name() -> str:
+    """Task run name of `agenerate_videos`: `<model>-<first prompt slug>-and-<N-1>-more`."""
+    from prefect.runtime import task_run
+
+    requests = (task_run.parameters or {}).get("requests") or []
+    if not requests:
+        return "videos"
+    first = requests[0]
+    get = first.get if isinstance(first, dict) else lambda k: getattr(first, k, None)
+    model = slug(get("model"), 30) or "video"
+    prompt = slug(get("prompt"), 30)
+    name = f"{model}-{prompt}" if prompt else model
+    return f"{name}-and-{len(requests) - 1}-more" if len(requests) > 1 else name

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextvars
 import io
 import logging
 import re
@@ -49,6 +50,7 @@ __all__ = [
     "format_duration",
     "frame_thumbnail",
     "get_logger",
+    "quiet_batch_task_runs",
     "thumbnail_data_url",
     "video_resource",
 ]
@@ -68,6 +70,54 @@ def get_logger() -> Any:
         return get_run_logger()
     except MissingContextError:
         return _fallback_logger
+
+
+#: The tasks whose "Finished in state Completed()" line a quiet batch demotes.
+BATCH_TASK_NAMES = frozenset({"generate-video-async", "generate-videos-async"})
+
+#: True inside a `generate_batch` that reports its videos together (see `quiet_batch_task_runs`).
+_quiet_task_runs: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "prefect_videogen_quiet_task_runs", default=False
+)
+
+
+class _BatchTaskRunFilter(logging.Filter):
+    """Demotes Prefect's "Finished in state Completed()" line of a batch's task runs to DEBUG."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if (
+            record.levelno == logging.INFO
+            and _quiet_task_runs.get()
+            and getattr(record, "task_name", None) in BATCH_TASK_NAMES
+            and str(record.msg).startswith("Finished in state Completed")
+        ):
+            record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+            return logging.getLogger(record.name).isEnabledFor(logging.DEBUG)
+        return True
+
+
+def quiet_batch_task_runs() -> None:
+    """Log the completion of each video of this batch at DEBUG, not INFO.
+
+    Prefect logs "Finished in state Completed()" at INFO for every task run; a batch of
+    10,000 videos would send 10,000 such lines to the API (each costs the flow process and
+    the server a few milliseconds) and bury the batch's own progress lines. Called in a
+    flow, this demotes that line to DEBUG for the video tasks (`generate-video-async`,
+    `generate-videos-async`) started from the current context on: failures and every
+    other task's lines are untouched, and with `PREFECT_LOGGING_LEVEL=DEBUG` the lines are
+    still logged. `generate_batch` calls it unless `video_artifacts=True`.
+
+    Example:
+        ```python
+        from prefect_videogen.reporting import quiet_batch_task_runs
+
+        quiet_batch_task_runs()
+        ```
+    """
+    logger = logging.getLogger("prefect.task_runs")
+    if not any(isinstance(f, _BatchTaskRunFilter) for f in logger.filters):
+        logger.addFilter(_BatchTaskRunFilter())
+    _quiet_task_runs.set(True)
 
 
 def artifact_key(*parts: Any, max_length: int = 100) -> str:

@@ -286,9 +286,15 @@ class _Steps:
         self.client = client
         self.credentials = credentials
 
-    def submit(self, normalized: Any, family: Any, attempt: int) -> JobRecord:
-        """The job of this request and attempt: recorded, reconciled or paid for once."""
-        return SubmissionLedger(self.credentials).submit(self.client, normalized, family, attempt)
+    def submit(
+        self, normalized: Any, family: Any, attempt: int, *, detailed: bool = True
+    ) -> JobRecord:
+        """The job of this request and attempt: recorded, reconciled or paid for once.
+
+        `detailed=False` logs the submission at DEBUG (a batch reports videos together).
+        """
+        ledger = SubmissionLedger(self.credentials, detailed=detailed)
+        return ledger.submit(self.client, normalized, family, attempt)
 
     def wait(self, record: JobRecord, progress: bool, options: dict[str, Any]) -> JobRecord:
         """Poll until the job completes; a failed or vanished job raises a clear error."""
@@ -414,9 +420,11 @@ class _AsyncSteps:
         self.client = client
         self.credentials = credentials
 
-    async def submit(self, normalized: Any, family: Any, attempt: int) -> JobRecord:
+    async def submit(
+        self, normalized: Any, family: Any, attempt: int, *, detailed: bool = True
+    ) -> JobRecord:
         """See `_Steps.submit`."""
-        ledger = SubmissionLedger(self.credentials)
+        ledger = SubmissionLedger(self.credentials, detailed=detailed)
         return await ledger.asubmit(self.client, normalized, family, attempt)
 
     async def wait(self, record: JobRecord, progress: bool, options: dict[str, Any]) -> JobRecord:

@@ -9,9 +9,12 @@ Every task comes as a sync and an async twin, both real `Task` objects (with `.s
 | `wait_for_video`   | `await_for_video`   | `JobRecord`   |
 | `download_video`   | `adownload_video`   | `StoredVideo` |
 | `generate_video`   | `agenerate_video`   | `StoredVideo` |
+|                    | `agenerate_videos`  | `list[StoredVideo]` |
 
 `generate_video` does the other three's work in one task run, for flows that make many
 videos (`generate_batch` uses it): a third of the task runs, the same ledger.
+`agenerate_videos` generates several videos in one task run, for batches of thousands
+(`generate_batch(videos_per_task=N)`): the same ledger, events and per-video retries.
 
 - Every submission goes through the submission ledger (`prefect_videogen.ledger`): it is
   recorded in Prefect's result storage under the normalized request, the `attempt`
@@ -29,16 +32,26 @@ Each task is a few lines over `prefect_videogen.steps` (the I/O) and the ledger.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import random
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from prefect_videogen.caching import normalize_request
-from prefect_videogen.exceptions import SubmissionUncertainError, is_transient
+from prefect_videogen.exceptions import (
+    InvalidRequestError,
+    SubmissionUncertainError,
+    is_transient,
+)
 from prefect_videogen.in_flight import track_in_flight
-from prefect_videogen.naming import video_task_run_name
+from prefect_videogen.naming import video_group_task_run_name, video_task_run_name
 from prefect_videogen.records import JobRecord, StoredVideo
+from prefect_videogen.reporting import get_logger
 from prefect_videogen.steps import _AsyncSteps, _Steps, check_credentials, wait_options
 from prefect_videogen.storage import (
     acheck_writable,
@@ -51,6 +64,7 @@ __all__ = [
     "RETRYING",
     "adownload_video",
     "agenerate_video",
+    "agenerate_videos",
     "asubmit_video",
     "await_for_video",
     "download_video",
@@ -491,7 +505,7 @@ def generate_video(
     options = wait_options(timeout)
     with credentials.get_client() as client:  # one client (and connection) for all three steps
         steps = _Steps(client, credentials)
-        job = steps.submit(normalized, family, attempt)
+        job = steps.submit(normalized, family, attempt, detailed=artifacts)
         store = {"probe": probe, "duration_tolerance": duration_tolerance, "artifacts": artifacts}
         # A job whose video is already stored intact needs no poll and no download.
         stored = steps.reuse(job, block, path_template, thumbnail=True, **store)
@@ -543,10 +557,38 @@ async def agenerate_video(
     credentials = check_credentials(credentials)
     normalized, family = normalize_request(request)  # a bad request fails before anything else
     block = await acheck_writable(storage, path_template)  # before paying
+    return await _agenerate(
+        normalized,
+        family,
+        credentials,
+        attempt=attempt,
+        block=block,
+        path_template=path_template,
+        probe=probe,
+        duration_tolerance=duration_tolerance,
+        timeout=timeout,
+        artifacts=artifacts,
+    )
+
+
+async def _agenerate(
+    normalized: Any,
+    family: Any,
+    credentials: Any,
+    *,
+    attempt: int,
+    block: Any,
+    path_template: str | None,
+    probe: bool,
+    duration_tolerance: float | None,
+    timeout: float | None,
+    artifacts: bool,
+) -> StoredVideo:
+    """Submit (ledger), wait and store one video: the body of `agenerate_video`."""
     options = wait_options(timeout)
     async with credentials.get_async_client() as client:  # one client for all three steps
         steps = _AsyncSteps(client, credentials)
-        job = await steps.submit(normalized, family, attempt)
+        job = await steps.submit(normalized, family, attempt, detailed=artifacts)
         store = {"probe": probe, "duration_tolerance": duration_tolerance, "artifacts": artifacts}
         # A job whose video is already stored intact needs no poll and no download.
         stored = await steps.reuse(job, block, path_template, thumbnail=True, **store)
@@ -557,3 +599,136 @@ async def agenerate_video(
         return await steps.download(
             done, block, path_template, thumbnail=True, reuse=False, **store
         )
+
+
+async def _retrying(make: Callable[[], Awaitable[StoredVideo]]) -> StoredVideo:
+    """`make()` again after `RETRY_DELAYS` while it fails with a transient error, as the
+    tasks' own retries do (`retry_if_transient`): never a `SubmissionUncertainError`."""
+    for delay in [*RETRY_DELAYS, None]:
+        try:
+            return await make()
+        except Exception as exc:
+            if delay is None or isinstance(exc, SubmissionUncertainError):
+                raise
+            if not is_transient(exc):
+                raise
+            pause = delay * (1 + random.uniform(0, RETRYING["retry_jitter_factor"]))
+            get_logger().warning("Retrying a video in %.0f s after: %s", pause, exc)
+            await asyncio.sleep(pause)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+# --------------------------------------------------------------------------------------
+# many videos in one task run (an opt-in of generate_batch for very large batches)
+
+
+@task(
+    name="generate-videos-async",
+    description="Submit (ledger), wait for and store several videos: one task run for all.",
+    task_run_name=video_group_task_run_name,
+    cache_policy=NO_CACHE,
+)
+async def agenerate_videos(
+    requests: list[Any],
+    credentials: Any,
+    *,
+    attempts: list[int] | None = None,
+    storage: Any = None,
+    path_template: str | None = None,
+    probe: bool = False,
+    duration_tolerance: float | None = None,
+    timeout: float | None = None,
+    artifacts: bool = False,
+    admit: Callable[[], AbstractAsyncContextManager[Any]] | None = None,
+    on_finished: Callable[[int, StoredVideo | Exception], Awaitable[None]] | None = None,
+) -> list[StoredVideo]:
+    """Generate several videos concurrently in ONE task run: each as `agenerate_video` would.
+
+    For batches of thousands of videos, where a task run per video costs more Prefect
+    bookkeeping (three state events in the flow process and the server) than the video's
+    own work: `generate_batch(videos_per_task=N)` uses it. Every video still goes through
+    the submission ledger (never paid twice), is registered for `cancel_in_flight_jobs`
+    while it generates, emits its own `prefect-videogen.video.completed` event and is
+    retried on its own, after the same delays and only for the same transient errors as
+    the per-video task (`retry_if_transient`), so one video's 503 does not make the
+    others run again. The task run itself is not retried.
+
+    Args:
+        requests: `VideoRequest`s (or dicts of their fields); all are validated first.
+        credentials: A `VideoGenCredentials` block.
+        attempts: The attempt of each request (default 0 for all).
+        storage: Where the videos go (see `download_video`).
+        path_template: Path inside the storage.
+        probe: Check each stored video's size and duration with PyAV.
+        duration_tolerance: Allowed duration difference in seconds when probing.
+        timeout: Seconds to wait for each job at most.
+        artifacts: Report each video on its own (see `generate_video`); off by default.
+        admit: An async context manager factory held around each video's generation
+            (e.g. a semaphore bounding how many are in flight); none by default, so all
+            run at once.
+        on_finished: Awaited with `(index, StoredVideo or exception)` as each video ends.
+
+    Returns:
+        The `StoredVideo`s, in the order of `requests`.
+
+    Raises:
+        ExceptionGroup: Some videos failed (after their retries); the others are stored
+            and were passed to `on_finished`.
+
+    Example:
+        ```python
+        import asyncio
+
+        from prefect import flow
+        from prefect_videogen.credentials import VideoGenCredentials
+        from prefect_videogen.families import VideoRequest
+        from prefect_videogen.tasks import agenerate_videos
+
+        @flow
+        async def many(prompts: list[str]) -> list[str]:
+            credentials = await VideoGenCredentials.aload("default")
+            requests = [VideoRequest(model="wan2.6-t2v", prompt=p, seconds=5) for p in prompts]
+            videos = await agenerate_videos(requests, credentials, storage="./videos")
+            return [video.uri for video in videos]
+
+        print(asyncio.run(many(["a red fox in snow", "a heron at dawn"])))
+        ```
+    """
+    credentials = check_credentials(credentials)
+    attempts = list(attempts) if attempts is not None else [0] * len(requests)
+    if len(attempts) != len(requests):
+        raise InvalidRequestError(
+            "attempts", value=len(attempts), allowed=f"one per request ({len(requests)})"
+        )
+    normalized = [normalize_request(request) for request in requests]  # all before paying
+    block = await acheck_writable(storage, path_template)
+
+    async def one(index: int) -> StoredVideo | Exception:
+        request, family = normalized[index]
+        try:
+            async with admit() if admit is not None else contextlib.nullcontext():
+                outcome: StoredVideo | Exception = await _retrying(
+                    lambda: _agenerate(
+                        request,
+                        family,
+                        credentials,
+                        attempt=attempts[index],
+                        block=block,
+                        path_template=path_template,
+                        probe=probe,
+                        duration_tolerance=duration_tolerance,
+                        timeout=timeout,
+                        artifacts=artifacts,
+                    )
+                )
+        except Exception as exc:
+            outcome = exc
+        if on_finished is not None:
+            await on_finished(index, outcome)
+        return outcome
+
+    outcomes = await asyncio.gather(*(one(index) for index in range(len(requests))))
+    errors = [outcome for outcome in outcomes if isinstance(outcome, Exception)]
+    if errors:
+        raise ExceptionGroup(f"{len(errors)} of {len(requests)} videos failed", errors)
+    return [outcome for outcome in outcomes if isinstance(outcome, StoredVideo)]
