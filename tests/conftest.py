@@ -8,26 +8,25 @@ pytest_plugins = [
     "plugins.s3_fixtures",
 ]
 
-#: Modules that take minutes, slowest first. They are collected first, so that under
-#: pytest-xdist (`--dist loadfile`, see pyproject.toml) they start at once on the two
-#: workers and the quick modules fill the gaps, instead of one of them finishing last alone.
-SLOW_MODULES = (
-    "e2e/test_e2e_sharding.py",
-    "test_wheel.py",
-    "e2e/test_e2e_deployments.py",
-    "reliability/test_batch_resume.py",
-    "reliability/test_crash_resume.py",
-    "reliability/test_ledger_crash.py",
-    "reliability/test_cancellation.py",
-)
+#: The test groups (`pytest.mark.xdist_group`) that take minutes, slowest first. Under
+#: pytest-xdist's `--dist loadgroup` (see pyproject.toml) a group runs on one worker (its
+#: module fixtures, such as the e2e stack, are set up once) and every other test is handed
+#: out on its own, which keeps the two workers busy to the end; these groups go first so
+#: that none of them is left to run alone at the end.
+SLOW_GROUPS = ("e2e-sharding", "wheel", "e2e-deployments", "docs")
 
 
-def pytest_collection_modifyitems(items):
-    def rank(item) -> int:
-        path = item.path.as_posix()
-        return next(
-            (n for n, suffix in enumerate(SLOW_MODULES) if path.endswith("tests/" + suffix)),
-            len(SLOW_MODULES),
-        )
+def pytest_xdist_make_scheduler(config, log):
+    """`--dist loadgroup`, with the groups of `SLOW_GROUPS` handed out first."""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadGroupScheduling
 
-    items.sort(key=rank)  # stable: every module keeps its own order, the rest theirs
+    class SlowGroupsFirst(LoadGroupScheduling):
+        def _assign_work_unit(self, node):
+            for group in reversed(SLOW_GROUPS):
+                if group in self.workqueue:
+                    self.workqueue.move_to_end(group, last=False)
+            super()._assign_work_unit(node)
+
+    return SlowGroupsFirst(config, log)

@@ -15,7 +15,7 @@ from prefect_videogen.credentials import VideoGenCredentials
 
 REPO = Path(__file__).resolve().parent.parent
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600), pytest.mark.xdist_group("docs")]
 
 
 @pytest.fixture(scope="module")

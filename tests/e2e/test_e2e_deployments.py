@@ -32,7 +32,7 @@ from .conftest import REPO, WAIT, Stack
 
 # The module's own waits are bounded (conftest.WAIT) and print the logs when they run out;
 # the per-test timeout only has to stay out of their way.
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600), pytest.mark.xdist_group("e2e-deployments")]
 
 I2V = "image-to-video/on-image-uploaded"
 T2V = "text-to-video/on-demand"

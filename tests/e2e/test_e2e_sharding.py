@@ -26,7 +26,7 @@ from prefect_videogen.emulator import get_stats
 
 from .conftest import REPO, Stack
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600), pytest.mark.xdist_group("e2e-sharding")]
 
 POOL = "videogen-shards"
 SHARD = "generate-video-batch/shard"
