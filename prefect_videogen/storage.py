@@ -36,7 +36,6 @@ says that the job is paid and that a rerun after the fix reuses it.
 
 from __future__ import annotations
 
-import contextlib
 import difflib
 import hashlib
 import inspect
@@ -410,10 +409,11 @@ async def aresolve_storage(storage: StorageLike = None) -> Any:
 
 def _probe_local(block: LocalFileSystem) -> None:
     base = Path(block.basepath).expanduser() if block.basepath else Path.cwd()
-    probe = base / f".prefect-videogen-probe-{os.getpid()}-{os.urandom(4).hex()}"
     try:
         base.mkdir(parents=True, exist_ok=True)
-        with open(probe, "wb") as handle:
+        # An unnamed file (O_TMPFILE on Linux; elsewhere unlinked as soon as it is made):
+        # a process killed mid-check leaves nothing behind in the user's folder.
+        with tempfile.TemporaryFile(prefix=".prefect-videogen-probe-", dir=base) as handle:
             handle.write(b"probe")
             handle.flush()
             os.fsync(handle.fileno())
@@ -423,9 +423,6 @@ def _probe_local(block: LocalFileSystem) -> None:
             f"cannot write to {str(base)!r} ({exc.strerror or exc}); nothing was submitted. "
             "Fix the folder's permissions or free space, or choose another storage",
         ) from None
-    finally:
-        with contextlib.suppress(OSError):
-            probe.unlink(missing_ok=True)
 
 
 def check_writable(storage: StorageLike = None, path_template: str | None = None) -> Any:

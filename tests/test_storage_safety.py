@@ -38,6 +38,24 @@ def test_a_block_shaped_typo_is_an_error_not_a_folder(tmp_path, monkeypatch):
     assert isinstance(resolve_storage("./local-file-systen/videos"), LocalFileSystem)
 
 
+def test_the_write_probe_never_shows_in_the_folder(tmp_path, monkeypatch):
+    # A run killed during the check (kill -9 of a batch) must not leave a probe file among
+    # the user's videos: the probe has no name in the folder even while it is written.
+    import os
+
+    folder = tmp_path / "videos"
+    seen: list[list[str]] = []
+    fsync = os.fsync
+
+    def looking(fd: int) -> None:
+        seen.append(sorted(p.name for p in folder.iterdir()))
+        fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", looking)
+    check_writable(str(folder))
+    assert seen == [[]]
+
+
 def test_check_writable_probes_a_local_folder(tmp_path):
     block = check_writable(str(tmp_path / "new" / "videos"))
     assert isinstance(block, LocalFileSystem)
