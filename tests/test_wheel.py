@@ -39,7 +39,9 @@ def _run(args: list[str], *, cwd: Path, env: dict[str, str] | None = None, timeo
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
     dist = tmp_path_factory.mktemp("dist")
-    _run([_uv(), "build", "--wheel", "--out-dir", str(dist), str(REPO)], cwd=REPO)
+    # The build backend runs in a throwaway environment: its bytecode stays with it.
+    env = {**os.environ, "PYTHONPYCACHEPREFIX": str(tmp_path_factory.mktemp("pycache"))}
+    _run([_uv(), "build", "--wheel", "--out-dir", str(dist), str(REPO)], cwd=REPO, env=env)
     [built] = dist.glob("prefect_videogen-*.whl")
     return built
 
