@@ -39,7 +39,9 @@ def _run(args: list[str], *, cwd: Path, env: dict[str, str] | None = None, timeo
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
     dist = tmp_path_factory.mktemp("dist")
-    _run([_uv(), "build", "--wheel", "--out-dir", str(dist), str(REPO)], cwd=REPO)
+    # The build backend runs in a throwaway environment: its bytecode stays with it.
+    env = {**os.environ, "PYTHONPYCACHEPREFIX": str(tmp_path_factory.mktemp("pycache"))}
+    _run([_uv(), "build", "--wheel", "--out-dir", str(dist), str(REPO)], cwd=REPO, env=env)
     [built] = dist.glob("prefect_videogen-*.whl")
     return built
 
@@ -80,7 +82,11 @@ def test_a_clean_venv_with_the_emulator_extra_runs_the_demo(wheel, tmp_path):
         PREFECT_HOME=str(tmp_path / "prefect-home"),
         PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="300",
         PREFECT_INTEGRATIONS_VIDEOGEN_POLL_INTERVAL="0.1",
+        # The venv's bytecode, written by its first process and read by the next ones (the
+        # demo's server, `deployments init`), in a cache of its own (see tests/conftest.py).
+        PYTHONPYCACHEPREFIX=str(tmp_path / "pycache"),
     )
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     cli = str(venv / "bin" / "prefect-videogen")
     version = _run([cli, "--version"], cwd=tmp_path, env=env).stdout
     assert version.startswith("prefect-videogen ") and " 0.0.0 " not in version

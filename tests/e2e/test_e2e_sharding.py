@@ -17,6 +17,7 @@ twice, no video stored before the rerun is downloaded again, every video is stor
 from __future__ import annotations
 
 import json
+import subprocess
 import textwrap
 
 import pytest
@@ -41,6 +42,29 @@ ENTRIES.append(dict(ENTRIES[1]))  # a duplicate: must share a job with entry 1
 
 def _script(body: str) -> str:
     return textwrap.dedent(body).strip()
+
+
+def start_shard_worker(stack: Stack, machine: str, env: dict[str, str]) -> subprocess.Popen:
+    """A process worker of the shard pool standing for `machine`: its own home and lock dir.
+
+    The log is `shard-worker-<machine>[-<n>].log` (a restarted worker gets a new one).
+    """
+    home = stack.log_dir.parent / f"machine-{machine}"
+    home.mkdir(exist_ok=True)
+    name = f"shard-worker-{machine}"
+    restarts = sum(1 for p in stack._processes if f"machine-{machine}" in p.args)
+    if restarts:
+        name += f"-{restarts}"
+    return stack.start(
+        name,
+        "-m", "prefect", "worker", "start", "--pool", POOL, "--type", "process",
+        "--name", f"machine-{machine}",
+        extra_env={
+            **env,
+            "PREFECT_HOME": str(home),
+            "PREFECT_INTEGRATIONS_VIDEOGEN_LOCK_DIR": str(home / "locks"),
+        },
+    )  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -90,21 +114,12 @@ def shard_setup(stack: Stack, redis_url: str, s3_endpoint: str) -> dict[str, str
         "PREFECT_INTEGRATIONS_VIDEOGEN_LOCK_MANAGER": redis_url,
         "PREFECT_RESULTS_DEFAULT_STORAGE_BLOCK": f"s3-bucket/{RESULTS_BLOCK}",
         "PREFECT_INTEGRATIONS_VIDEOGEN_POLL_INTERVAL": "0.1",
+        # A short lock hold: a submit lock a kill -9 leaves in Redis (the resume test)
+        # expires in 20 s, not 60. Live holders renew theirs every third of it.
+        "PREFECT_INTEGRATIONS_VIDEOGEN_LOCK_HOLD_SECONDS": "20",
     }
-    root = stack.log_dir.parent
     for machine in ("a", "b"):
-        home = root / f"machine-{machine}"
-        home.mkdir(exist_ok=True)
-        stack.start(
-            f"shard-worker-{machine}",
-            "-m", "prefect", "worker", "start", "--pool", POOL, "--type", "process",
-            "--name", f"machine-{machine}",
-            extra_env={
-                **shared,
-                "PREFECT_HOME": str(home),
-                "PREFECT_INTEGRATIONS_VIDEOGEN_LOCK_DIR": str(home / "locks"),
-            },
-        )  # fmt: skip
+        start_shard_worker(stack, machine, shared)
 
     def both_online() -> bool:
         with stack.client() as client:
@@ -207,7 +222,6 @@ def test_a_sharded_batch_killed_half_way_resumes_without_paying_or_fetching_twic
 ) -> None:
     """kill -9 the parent and one worker (with its flow runs) half way, restart, rerun."""
     import hashlib
-    import secrets
     import time
     from pathlib import Path
 
@@ -232,30 +246,11 @@ def test_a_sharded_batch_killed_half_way_resumes_without_paying_or_fetching_twic
         print("RESULT " + json.dumps([v.model_dump(mode="json") for v in videos]))
     """)
 
-    def start_worker(machine: str):
-        # A short lock hold: a submit lock the kill leaves in Redis expires in 20 s, not 600.
-        home = stack.log_dir.parent / f"machine-{machine}"
-        name = f"shard-worker-{machine}-short-locks-{secrets.token_hex(2)}"
-        process = stack.start(
-            name,
-            "-m", "prefect", "worker", "start", "--pool", POOL, "--type", "process",
-            "--name", f"machine-{machine}",
-            extra_env={
-                **env, "PREFECT_HOME": str(home),
-                "PREFECT_INTEGRATIONS_VIDEOGEN_LOCK_DIR": str(home / "locks"),
-                "PREFECT_INTEGRATIONS_VIDEOGEN_LOCK_HOLD_SECONDS": "20",
-            },
-        )  # fmt: skip
-        process.log = stack.log_dir / f"{name}.log"  # type: ignore[attr-defined]
-        return process
-
-    for machine in ("a", "b"):
-        _kill_group(next(p for p in stack._processes if f"machine-{machine}" in p.args))
-    workers = {machine: start_worker(machine) for machine in ("a", "b")}
-    stack.wait_for(
-        "both workers to start",
-        lambda: all("started" in w.log.read_text("utf-8", "replace") for w in workers.values()),
-    )
+    # The module's two workers (shard_setup) are online; their locks last 20 s.
+    workers = {
+        machine: next(p for p in stack._processes if f"machine-{machine}" in p.args)
+        for machine in ("a", "b")
+    }
     # Every video download takes 2 s more, so a shard of 4 videos lasts long enough to be
     # killed half way (the module's emulator has a fixed 0.5 s latency).
     set_faults(stack.emulator_url, content={"rate_slow": 1.0, "slow_seconds": 2.0})
@@ -273,7 +268,8 @@ def test_a_sharded_batch_killed_half_way_resumes_without_paying_or_fetching_twic
         time.sleep(1.0)  # let a download cut by the kill settle in the emulator's counters
     finally:
         set_faults(stack.emulator_url)
-    start_worker(busy[0])  # not waited for: the rerun's shards wait in the pool for a worker
+    # Not waited for: the rerun's shards wait in the pool for a worker.
+    start_shard_worker(stack, busy[0], env)
     stored_before = _resume_sidecars(stack.video_dir)  # first: their downloads are done
     before = get_stats(stack.emulator_url)["jobs"]
     assert 0 < len(stored_before) < len(RESUME_ENTRIES), "killed too late or too early"

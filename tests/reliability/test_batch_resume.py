@@ -19,9 +19,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -29,8 +28,8 @@ import pytest
 from prefect_videogen.emulator import get_stats
 from prefect_videogen.records import StoredVideo
 
-from .conftest import decodes, leftovers
-from .test_crash_resume import WAIT, Child
+from .conftest import Child, Children, decodes, leftovers
+from .test_crash_resume import WAIT
 
 pytestmark = [pytest.mark.usefixtures("prefect_server"), pytest.mark.timeout(300)]
 
@@ -39,35 +38,17 @@ CONCURRENCY = 3
 
 
 @pytest.fixture
-def batch_env(tmp_path) -> Iterator[Callable[[str, Path, str], Child]]:
+def batch_env(children: Children) -> Callable[[str, Path, str], Child]:
     """Start batch children sharing one PREFECT_HOME, result storage and output folder."""
-    from prefect.settings import PREFECT_API_URL
-
-    home, results = tmp_path / "prefect-home", tmp_path / "results"
-    home.mkdir()
-    results.mkdir()
-    env = {
-        **os.environ,
-        "PREFECT_API_URL": PREFECT_API_URL.value(),
-        "PREFECT_HOME": str(home),
-        "PREFECT_RESULTS_LOCAL_STORAGE_PATH": str(results),
-        "PREFECT_LOGGING_LEVEL": "INFO",
-        "PREFECT_INTEGRATIONS_VIDEOGEN_POLL_INTERVAL": "0.1",
-        "PREFECT_INTEGRATIONS_VIDEOGEN_MAX_POLL_INTERVAL": "0.3",
-    }
-    children: list[Child] = []
+    children.wait = WAIT
+    children.env["PREFECT_INTEGRATIONS_VIDEOGEN_POLL_INTERVAL"] = "0.1"
+    children.env["PREFECT_INTEGRATIONS_VIDEOGEN_MAX_POLL_INTERVAL"] = "0.3"
 
     def start(base_url: str, storage: Path, prompt: str) -> Child:
-        log = tmp_path / f"batch-{len(children)}.log"
         args = [base_url, str(storage), prompt, "batch", str(COUNT), str(CONCURRENCY)]
-        children.append(child := Child(env, args, log))
-        return child
+        return children.start(*args, log="batch")
 
-    try:
-        yield start
-    finally:
-        for child in children:
-            child.close()
+    return start
 
 
 def _sidecars(storage: Path) -> dict[str, StoredVideo]:

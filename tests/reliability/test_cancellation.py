@@ -62,7 +62,7 @@ def served(tmp_path, run_nonce) -> Iterator[tuple[str, Path]]:
         "PREFECT_HOME": str(tmp_path / "prefect-home"),
         "PREFECT_RESULTS_LOCAL_STORAGE_PATH": str(tmp_path / "results"),
         "PREFECT_RUNNER_POLL_FREQUENCY": "1",
-        "PREFECT_LOGGING_LEVEL": "DEBUG",
+        "PREFECT_LOGGING_LEVEL": "INFO",  # DEBUG ships every engine line to the API: CPU
     }
     with log.open("w") as out:
         process = subprocess.Popen(

@@ -16,12 +16,8 @@ SIGKILL at the chosen moment, then runs the same flow again in a new child:
 from __future__ import annotations
 
 import hashlib
-import os
-import signal
-import subprocess
-import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -29,80 +25,23 @@ import pytest
 from prefect_videogen.emulator import get_stats
 from prefect_videogen.records import StoredVideo
 
-from .conftest import decodes, leftovers
+from .conftest import Child, Children, decodes, leftovers
 
 pytestmark = [pytest.mark.usefixtures("prefect_server"), pytest.mark.timeout(300)]
 
-CHILD = Path(__file__).with_name("crash_child.py")
 #: Upper bound of every wait for the child, in seconds.
 WAIT = 90.0
 
 
-class Child:
-    """One run of `crash_child.py` in its own process."""
-
-    def __init__(self, env: dict[str, str], args: list[str], log: Path) -> None:
-        self.log = log
-        self._out = log.open("w")
-        self.process = subprocess.Popen(
-            [sys.executable, str(CHILD), *args],
-            env=env,
-            stdout=self._out,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-
-    def output(self) -> str:
-        self._out.flush()
-        return self.log.read_text(errors="replace")
-
-    def kill(self) -> None:
-        os.kill(self.process.pid, signal.SIGKILL)
-        self.process.wait(timeout=30)
-        assert self.process.returncode == -signal.SIGKILL
-
-    def finish(self) -> StoredVideo:
-        code = self.process.wait(timeout=WAIT)
-        text = self.output()
-        assert code == 0, f"rerun failed with exit code {code}:\n{text[-4000:]}"
-        return StoredVideo.model_validate_json(text.strip().splitlines()[-1])
-
-    def close(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(timeout=30)
-        self._out.close()
-
-
 @pytest.fixture
-def crash_env(tmp_path, run_nonce) -> Iterator[Callable[..., Child]]:
+def crash_env(children: Children) -> Callable[..., Child]:
     """Start children sharing one PREFECT_HOME, result storage and output directory."""
-    from prefect.settings import PREFECT_API_URL
-
-    home = tmp_path / "prefect-home"
-    results = tmp_path / "results"
-    home.mkdir()
-    results.mkdir()
-    env = {
-        **os.environ,
-        "PREFECT_API_URL": PREFECT_API_URL.value(),
-        "PREFECT_HOME": str(home),
-        "PREFECT_RESULTS_LOCAL_STORAGE_PATH": str(results),
-        "PREFECT_LOGGING_LEVEL": "INFO",
-    }
-    children: list[Child] = []
+    children.wait = WAIT
 
     def start(base_url: str, storage: Path, prompt: str, flow: str = "text_to_video") -> Child:
-        log = tmp_path / f"child-{len(children)}.log"
-        child = Child(env, [base_url, str(storage), prompt, flow], log)
-        children.append(child)
-        return child
+        return children.start(base_url, str(storage), prompt, flow)
 
-    try:
-        yield start
-    finally:
-        for child in children:
-            child.close()
+    return start
 
 
 def _wait_until(check: Callable[[], bool], child: Child, what: str) -> None:
