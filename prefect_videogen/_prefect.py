@@ -9,9 +9,13 @@ choice of lock manager live here, so a change in Prefect is fixed in one place
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from prefect.filesystems import LocalFileSystem
+from pydantic import PrivateAttr
 
 __all__ = [
     "acall_block",
@@ -122,9 +126,35 @@ def default_result_storage_reference() -> str | None:
     return get_current_settings().results.default_storage_block
 
 
+class LedgerFileSystem(LocalFileSystem):
+    """`LocalFileSystem` for the submission ledger's records.
+
+    Their keys are plain file names (hex digests), so a record's path is the base path,
+    resolved once, joined with the key. `LocalFileSystem` resolves both paths on every
+    read, write and existence check: about 40 % of the ledger's CPU per submission. Any
+    other path goes through `LocalFileSystem`'s own checks. Not a block to save: the
+    ledger makes one from the run's local result storage.
+    """
+
+    _block_type_slug = "videogen-ledger-file-system"
+    _base: Path | None = PrivateAttr(default=None)
+
+    def _resolve_path(self, path: str) -> Path:
+        if path and _PLAIN_NAME.fullmatch(path):
+            if self._base is None:
+                self._base = super()._resolve_path(None)  # type: ignore[arg-type]
+            return self._base / path
+        return super()._resolve_path(path)
+
+
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
+
+
 def _store_with(storage: Any) -> Any:
     from prefect.results import ResultStore, resolve_serializer
 
+    if type(storage) is LocalFileSystem:
+        storage = LedgerFileSystem(basepath=storage.basepath)
     return ResultStore(
         result_storage=storage,
         serializer=resolve_serializer("json"),

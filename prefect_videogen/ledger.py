@@ -28,14 +28,16 @@ Records are JSON (`JobRecord`, and the intent below); for runs on several machin
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
 import socket
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
+from anyio import to_thread
 from pydantic import BaseModel, Field
 
 from prefect_videogen import _prefect
@@ -94,6 +96,14 @@ class SubmissionIntent(BaseModel):
     host: str = Field(default_factory=socket.gethostname, description="Host that sent it.")
     pid: int = Field(default_factory=os.getpid, description="Process that sent it.")
     outcome: str | None = Field(default=None, description="Why it made no job, when known.")
+
+
+class _Looked(NamedTuple):
+    """What `SubmissionLedger._prepare` found under the lock: one of the three is set."""
+
+    job: JobRecord | None = None  # recorded: reuse it
+    open: SubmissionIntent | None = None  # an earlier create with no recorded answer
+    intent: SubmissionIntent | None = None  # nothing recorded: this new intent is written
 
 
 class SubmissionLedger:
@@ -181,6 +191,50 @@ class SubmissionLedger:
     def _intent_from(record: Any) -> SubmissionIntent:
         return SubmissionIntent.model_validate(record.result)
 
+    # -- storage steps, shared by submit and asubmit (blocking: asubmit runs them in a
+    #    worker thread) ------------------------------------------------------------------
+
+    def _prepare(self, store: Any, key: str, normalized: Any, attempt: int, holder: str) -> _Looked:
+        """Take the submission's lock and look at what is recorded: the job (reused, or
+        moved over from the pre-ledger cache), else an open intent of an earlier create
+        (to reconcile), else a new intent, written before anything is sent."""
+        store.acquire_lock(key, holder=holder)
+        try:
+            if store.exists(key):
+                return _Looked(job=self._reused(self._job_from(store.read(key, holder=holder))))
+            legacy = self.legacy_key(normalized, attempt)
+            if store.exists(legacy):
+                record = self._legacy(self._job_from(store.read(legacy, holder=holder)))
+                return _Looked(job=self._record(store, key, holder, record))
+            intent_key = self.intent_key(key)
+            if store.exists(intent_key):
+                intent = self._intent_from(store.read(intent_key, holder=holder))
+                if intent.state == "sending":
+                    return _Looked(open=intent)
+            return _Looked(intent=self._intend(store, key, normalized, attempt, holder))
+        except BaseException:
+            store.release_lock(key, holder=holder)
+            raise
+
+    def _intend(
+        self, store: Any, key: str, normalized: Any, attempt: int, holder: str
+    ) -> SubmissionIntent:
+        intent = self._new_intent(normalized, attempt)
+        store.write(intent.model_dump(mode="json"), key=self.intent_key(key), holder=holder)
+        return intent
+
+    def _close(
+        self, store: Any, key: str, holder: str, intent: SubmissionIntent, exc: Exception
+    ) -> None:
+        """Mark the intent `not_created`: the create surely made no job."""
+        closed = intent.model_copy(update={"state": "not_created", "outcome": str(exc)})
+        store.write(closed.model_dump(mode="json"), key=self.intent_key(key), holder=holder)
+
+    @staticmethod
+    def _record(store: Any, key: str, holder: str, record: JobRecord) -> JobRecord:
+        store.write(record.model_dump(mode="json"), key=key, holder=holder)
+        return record
+
     # -- sync ---------------------------------------------------------------------------
 
     def lookup(self, normalized: Any, attempt: int) -> JobRecord | None:
@@ -205,36 +259,28 @@ class SubmissionLedger:
         store = self._store_now()
         key = self.key(normalized, attempt)
         holder = new_holder()
-        store.acquire_lock(key, holder=holder)
+        looked = self._prepare(store, key, normalized, attempt, holder)
         try:
-            if store.exists(key):
-                return self._reused(self._job_from(store.read(key, holder=holder)))
-            legacy = self.legacy_key(normalized, attempt)
-            if store.exists(legacy):
-                record = self._legacy(self._job_from(store.read(legacy, holder=holder)))
-                store.write(record.model_dump(mode="json"), key=key, holder=holder)
-                return record
-            intent_key = self.intent_key(key)
-            if store.exists(intent_key):
-                intent = self._intent_from(store.read(intent_key, holder=holder))
-                if intent.state == "sending":
-                    found = self._reconcile(intent, self._list_jobs(client, intent))
-                    if found is not None:
-                        record = self._adopted(found, normalized, family, attempt)
-                        store.write(record.model_dump(mode="json"), key=key, holder=holder)
-                        return record
-            intent = self._new_intent(normalized, attempt)
-            store.write(intent.model_dump(mode="json"), key=intent_key, holder=holder)
+            if looked.job is not None:
+                return looked.job
+            intent = looked.intent
+            if intent is None:  # an earlier create's answer was never recorded
+                found = self._reconcile(looked.open, self._list_jobs(client, looked.open))
+                if found is not None:
+                    return self._record(
+                        store, key, holder, self._adopted(found, normalized, family, attempt)
+                    )
+                intent = self._intend(store, key, normalized, attempt, holder)
             try:
                 job = client.create(normalized, idempotency_key=self.idempotency_key(key))
             except SubmissionUncertainError as exc:
                 raise self._uncertain_now(exc, intent) from exc
             except VideoGenError as exc:  # the server surely made no job
-                closed = intent.model_copy(update={"state": "not_created", "outcome": str(exc)})
-                store.write(closed.model_dump(mode="json"), key=intent_key, holder=holder)
+                self._close(store, key, holder, intent, exc)
                 raise
-            record = JobRecord.submitted(job, normalized, family, attempt)
-            store.write(record.model_dump(mode="json"), key=key, holder=holder)
+            record = self._record(
+                store, key, holder, JobRecord.submitted(job, normalized, family, attempt)
+            )
             self._log_submitted(record)
             return record
         finally:
@@ -267,37 +313,39 @@ class SubmissionLedger:
         store = await self._astore_now()
         key = self.key(normalized, attempt)
         holder = new_holder()
-        await store.aacquire_lock(key, holder=holder)
+        # The storage and lock work before and after the create each run in ONE worker
+        # thread (a dozen hand-offs of the async store API cost more than the I/O itself).
         try:
-            if await store.aexists(key):
-                return self._reused(self._job_from(await store.aread(key, holder=holder)))
-            legacy = self.legacy_key(normalized, attempt)
-            if await store.aexists(legacy):
-                record = self._legacy(self._job_from(await store.aread(legacy, holder=holder)))
-                await store.awrite(record.model_dump(mode="json"), key=key, holder=holder)
-                return record
-            intent_key = self.intent_key(key)
-            if await store.aexists(intent_key):
-                intent = self._intent_from(await store.aread(intent_key, holder=holder))
-                if intent.state == "sending":
-                    listed = await self._alist_jobs(client, intent)
-                    found = self._reconcile(intent, listed)
-                    if found is not None:
-                        record = self._adopted(found, normalized, family, attempt)
-                        await store.awrite(record.model_dump(mode="json"), key=key, holder=holder)
-                        return record
-            intent = self._new_intent(normalized, attempt)
-            await store.awrite(intent.model_dump(mode="json"), key=intent_key, holder=holder)
+            looked = await to_thread.run_sync(
+                self._prepare, store, key, normalized, attempt, holder
+            )
+        except BaseException:  # cancelled while the thread ran on: it may hold the lock now
+            with contextlib.suppress(Exception):
+                if store.is_lock_holder(key, holder):
+                    store.release_lock(key, holder=holder)
+            raise
+        try:
+            if looked.job is not None:
+                return looked.job
+            intent = looked.intent
+            if intent is None:  # an earlier create's answer was never recorded
+                listed = await self._alist_jobs(client, looked.open)
+                found = self._reconcile(looked.open, listed)
+                if found is not None:
+                    record = self._adopted(found, normalized, family, attempt)
+                    return await to_thread.run_sync(self._record, store, key, holder, record)
+                intent = await to_thread.run_sync(
+                    self._intend, store, key, normalized, attempt, holder
+                )
             try:
                 job = await client.create(normalized, idempotency_key=self.idempotency_key(key))
             except SubmissionUncertainError as exc:
                 raise self._uncertain_now(exc, intent) from exc
             except VideoGenError as exc:
-                closed = intent.model_copy(update={"state": "not_created", "outcome": str(exc)})
-                await store.awrite(closed.model_dump(mode="json"), key=intent_key, holder=holder)
+                await to_thread.run_sync(self._close, store, key, holder, intent, exc)
                 raise
             record = JobRecord.submitted(job, normalized, family, attempt)
-            await store.awrite(record.model_dump(mode="json"), key=key, holder=holder)
+            await to_thread.run_sync(self._record, store, key, holder, record)
             self._log_submitted(record)
             return record
         finally:

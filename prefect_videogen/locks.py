@@ -71,28 +71,38 @@ def new_holder() -> str:
 class _Renewals:
     """One daemon thread per process that keeps the locks this process holds from expiring.
 
-    A lock manager registers a lock when it is acquired and drops it when it is released;
-    every third of its hold time the thread pushes each registered lock's expiry a full hold
-    time ahead (`renew_lock`). A process that dies stops renewing, so its locks expire.
+    A lock manager registers a lock when it is acquired and drops it when it is released.
+    Each lock is renewed a third of its hold time after it was taken (or last renewed): its
+    expiry is pushed a full hold time ahead (`renew_lock`). Only locks that are due are
+    renewed, so taking a lock costs the thread nothing (most are released long before they
+    are due). A renewal runs under the same in-process lock as `drop`, so once `drop`
+    returns no renewal of that lock is under way: a renewal can never bring back a lock
+    file that its holder just removed. A process that dies stops renewing, so its locks
+    expire.
     """
 
     def __init__(self) -> None:
-        self._held: dict[tuple[int, str, str], tuple[Any, float]] = {}
+        # (id(manager), key, holder) -> (manager, hold seconds, when it is due (monotonic))
+        self._held: dict[tuple[int, str, str], tuple[Any, float, float]] = {}
         self._guard = threading.Lock()
         self._wake = threading.Event()
+        self._next_due = float("inf")
         self._thread: threading.Thread | None = None
 
     def hold(self, manager: Any, key: str, holder: str, hold: float | None) -> None:
         if not hold:
             return  # a lock that never expires needs no renewal
+        due = time.monotonic() + hold / 3
         with self._guard:
-            self._held[(id(manager), key, holder)] = (manager, hold)
+            self._held[(id(manager), key, holder)] = (manager, hold, due)
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(
                     target=self._run, name="videogen-lock-renewal", daemon=True
                 )
                 self._thread.start()
-        self._wake.set()  # a shorter hold than the others: re-plan the next renewal
+            sooner = due < self._next_due
+        if sooner:
+            self._wake.set()  # due before the thread's next look: re-plan it
 
     def drop(self, manager: Any, key: str, holder: str) -> None:
         with self._guard:
@@ -101,21 +111,32 @@ class _Renewals:
     def _run(self) -> None:
         while True:
             with self._guard:
-                held = list(self._held.items())
-            interval = min((hold for _, (_, hold) in held), default=60.0) / 3
-            self._wake.wait(max(interval, 0.2))
-            self._wake.clear()
-            for (_, key, holder), (manager, hold) in held:
-                with self._guard:
-                    if (id(manager), key, holder) not in self._held:
-                        continue  # released meanwhile
-                try:
-                    renewed = manager.renew_lock(key, holder, hold)
-                except Exception:  # a transient Redis/disk error: try again next round
-                    get_logger().debug("Could not renew the submission lock %s", key[:12])
-                    continue
-                if not renewed:
-                    self.drop(manager, key, holder)
+                now = time.monotonic()
+                due = [name for name, (_, _, at) in self._held.items() if at <= now]
+                self._next_due = min((at for _, _, at in self._held.values()), default=now + 60)
+                pause = self._next_due - now
+            for name in due:
+                self._renew(name)
+            if not due:
+                self._wake.wait(max(pause, 0.05))
+                self._wake.clear()
+
+    def _renew(self, name: tuple[int, str, str]) -> None:
+        with self._guard:  # `drop` waits for this renewal; none starts after it
+            if name not in self._held:
+                return  # released meanwhile
+            manager, hold, _ = self._held[name]
+            _, key, holder = name
+            try:
+                renewed = manager.renew_lock(key, holder, hold)
+            except Exception:  # a transient Redis/disk error: try again a little later
+                get_logger().debug("Could not renew the submission lock %s", key[:12])
+                renewed = True
+                hold = min(hold, 3.0)
+            if renewed:
+                self._held[name] = (manager, self._held[name][1], time.monotonic() + hold / 3)
+            else:
+                del self._held[name]
 
 
 _renewals = _Renewals()
@@ -229,7 +250,7 @@ class FileLockManager(LockManager):
 
     def _try_create(self, key: str, holder: str, hold_timeout: float | None) -> bool:
         now = datetime.now(UTC)
-        hold = self.hold_seconds if hold_timeout is None else hold_timeout
+        hold = self._hold(hold_timeout)
         info = {
             "holder": holder,
             "host": socket.gethostname(),

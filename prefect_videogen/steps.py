@@ -416,15 +416,16 @@ class _Steps:
 class _AsyncSteps:
     """The tasks' I/O on one open `AsyncVideoGenClient`; mirrors `_Steps`."""
 
-    def __init__(self, client: Any, credentials: Any) -> None:
+    def __init__(self, client: Any, credentials: Any, ledger: Any = None) -> None:
         self.client = client
         self.credentials = credentials
+        self.ledger = ledger  # a `SubmissionLedger` shared by several videos, or None
 
     async def submit(
         self, normalized: Any, family: Any, attempt: int, *, detailed: bool = True
     ) -> JobRecord:
         """See `_Steps.submit`."""
-        ledger = SubmissionLedger(self.credentials, detailed=detailed)
+        ledger = self.ledger or SubmissionLedger(self.credentials, detailed=detailed)
         return await ledger.asubmit(self.client, normalized, family, attempt)
 
     async def wait(self, record: JobRecord, progress: bool, options: dict[str, Any]) -> JobRecord:

@@ -291,3 +291,70 @@ def test_only_the_prefect_adapter_passes_the_sync_flag():
         if "_sync=" in line
     ]
     assert offenders == [], "Prefect internals belong in prefect_videogen/_prefect.py"
+
+
+class _CountingLocks(FileLockManager):
+    """Counts renewals; a renewal can be slowed down between its read and its write."""
+
+    def __init__(self, *args, slow_renewal: float = 0.0, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.renewals = 0
+        self.slow_renewal = slow_renewal
+
+    def renew_lock(self, key, holder, hold_seconds=None):
+        self.renewals += 1
+        return super().renew_lock(key, holder, hold_seconds)
+
+    def read_info(self, key):
+        info = super().read_info(key)
+        if self.slow_renewal and locks.threading.current_thread().name == "videogen-lock-renewal":
+            time.sleep(self.slow_renewal)  # the renewal has read the file, not yet written it
+        return info
+
+
+def test_taking_locks_renews_none_of_the_others(tmp_path):
+    # A batch takes a lock per submission: each must not make the renewal thread rewrite
+    # every lock held at that moment (it did: quadratic work in the number of locks held).
+    manager = _CountingLocks(tmp_path, hold_seconds=30)
+    holders = {f"k{i}": new_holder() for i in range(40)}
+    for key, holder in holders.items():
+        assert manager.acquire_lock(key, holder)
+        time.sleep(0.005)
+    time.sleep(0.3)
+    assert manager.renewals == 0
+    for key, holder in holders.items():
+        manager.release_lock(key, holder)
+    assert list(tmp_path.glob("*.lock")) == []
+
+
+def test_a_renewal_never_brings_back_a_lock_its_holder_released(tmp_path):
+    # The renewal thread read the lock file, then the holder released the lock: the
+    # renewal's write must not create the file again (an orphan lock that a rerun of the
+    # same request would wait out, then take over with a warning).
+    manager = _CountingLocks(tmp_path, hold_seconds=0.3, slow_renewal=0.3)
+    holder = new_holder()
+    assert manager.acquire_lock("k", holder)
+    deadline = time.monotonic() + 2
+    while manager.renewals == 0 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert manager.renewals == 1  # under way, sleeping between its read and its write
+    manager.release_lock("k", holder)
+    time.sleep(0.5)
+    assert manager.describe("k") is None
+    assert list(tmp_path.glob("*.lock")) == []
+
+
+def test_ledger_records_on_local_storage_skip_resolving_but_not_the_base_path_check(tmp_path):
+    from prefect.filesystems import LocalFileSystem
+
+    from prefect_videogen._prefect import LedgerFileSystem, _store_with
+
+    store = _store_with(LocalFileSystem(basepath=str(tmp_path)))
+    assert isinstance(store.result_storage, LedgerFileSystem)
+    files = store.result_storage
+    assert files._resolve_path("ab12-intent") == tmp_path.resolve() / "ab12-intent"
+    with pytest.raises(ValueError, match="outside of the base path"):
+        files.write_path("../escaped", b"x")
+    store.write({"job_id": "video_1"}, key="ab12", holder="me")
+    assert store.read("ab12").result == {"job_id": "video_1"}
+    assert (tmp_path / "ab12").is_file()
