@@ -21,7 +21,7 @@ to a file), no Prefect. Ratio = flow / baseline.
 `--videos-per-task K` (repeatable) measures the flow with that `videos_per_task`;
 `--library DIR` (repeatable) also measures a copy of `prefect_videogen/` under DIR (e.g. the
 code before a change, `git archive HEAD prefect_videogen | tar -x -C /tmp/before`), called
-without `videos_per_task`.
+without `videos_per_task`; `--library DIR@K` calls it with `videos_per_task=K`.
 
 Targets (issue 12, item 5): Prefect's CPU per video, flow process + server, <= 25 ms on the
 500-job fan-out; for 10,000 entries (5 s latency, `max_concurrency` 500) peak RSS <= 600 MiB
@@ -281,8 +281,9 @@ def main() -> None:
         "--library",
         action="append",
         default=[],
-        metavar="DIR",
-        help="also measure a copy of prefect_videogen/ in DIR (without videos_per_task)",
+        metavar="DIR[@K]",
+        help="also measure a copy of prefect_videogen/ in DIR (repeatable); with @K, called "
+        "with videos_per_task=K, else without it",
     )
     parser.add_argument(
         "--manifest",
@@ -303,8 +304,10 @@ def main() -> None:
 
     # label -> (videos_per_task (0: not passed), PYTHONPATH or None)
     kinds: dict[str, tuple[int, str | None]] = {"baseline": (0, None)}
-    for library in args.library:
-        kinds[f"before ({library})"] = (0, library)
+    for spec in args.library:
+        library, _, per_task = spec.partition("@")
+        label = f"before ({library}{f', videos_per_task={per_task}' if per_task else ''})"
+        kinds[label] = (int(per_task or 0), library)
     for per_task in args.videos_per_task or [1]:
         kinds[f"videos_per_task={per_task}"] = (per_task, None)
     tmp = Path(tempfile.mkdtemp(prefix="videogen-bench-scale-"))

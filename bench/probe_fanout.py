@@ -125,7 +125,9 @@ class Counters:
             setattr(ResultStore, name, wrap())
 
 
-def run_flow(base_url: str, jobs: int, prompt: str, out: Path, per_task: int = 1) -> list:
+def run_flow(
+    base_url: str, jobs: int, prompt: str, out: Path, per_task: int = 1, concurrency: int = 0
+) -> list:
     from prefect.filesystems import LocalFileSystem
 
     from prefect_videogen.credentials import VideoGenCredentials
@@ -142,7 +144,7 @@ def run_flow(base_url: str, jobs: int, prompt: str, out: Path, per_task: int = 1
             model="sora-2",
             credentials=credentials,
             storage=LocalFileSystem(basepath=str(out)),
-            max_concurrency=jobs,
+            max_concurrency=concurrency or jobs,
             probe=True,
             videos_per_task=per_task,
         )
@@ -154,6 +156,7 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=100)
     parser.add_argument("--latency", type=float, default=2.0)
     parser.add_argument("--videos-per-task", type=int, default=1)
+    parser.add_argument("--max-concurrency", type=int, default=0, help="default: --jobs")
     parser.add_argument("--profile", help="write a cProfile of the measured flow here")
     parser.add_argument("--log-level", default="INFO", help="PREFECT_LOGGING_LEVEL")
     args = parser.parse_args()
@@ -186,6 +189,7 @@ def main() -> None:
             f"probe {secrets.token_hex(4)}",
             tmp / "run",
             args.videos_per_task,
+            args.max_concurrency,
         )
         if profiler:
             profiler.disable()
