@@ -96,24 +96,35 @@ def redact(text: str, secrets: tuple[str, ...]) -> str:
         print(redact("bad key sk-abc123456789", ("sk-abc123456789",)))  # bad key ***
         ```
     """
-    for secret in secrets:
-        if secret:
-            for form in _secret_forms(secret):
-                text = text.replace(form, "***")
-    for pattern in _TOKEN_PATTERNS:
-        text = pattern.sub(lambda m: f"{m.group(1)} ***" if m.lastindex else "***", text)
-    return text
+    return _redact_forms(text, _all_forms(secrets))
 
 
 def redact_payload(payload: Any, secrets: tuple[str, ...]) -> Any:
     """A JSON value with `redact` applied to every string in it (keys included)."""
-    if isinstance(payload, str):
-        return redact(payload, secrets)
-    if isinstance(payload, Mapping):
-        return {redact(str(k), secrets): redact_payload(v, secrets) for k, v in payload.items()}
-    if isinstance(payload, list | tuple):
-        return [redact_payload(item, secrets) for item in payload]
-    return payload
+    forms = _all_forms(secrets)  # once per payload, not once per string in it
+
+    def walk(value: Any) -> Any:
+        if isinstance(value, str):
+            return _redact_forms(value, forms)
+        if isinstance(value, Mapping):
+            return {_redact_forms(str(k), forms): walk(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [walk(item) for item in value]
+        return value
+
+    return walk(payload)
+
+
+def _all_forms(secrets: tuple[str, ...]) -> list[str]:
+    return [form for secret in secrets if secret for form in _secret_forms(secret)]
+
+
+def _redact_forms(text: str, forms: list[str]) -> str:
+    for form in forms:
+        text = text.replace(form, "***")
+    for pattern in _TOKEN_PATTERNS:
+        text = pattern.sub(lambda m: f"{m.group(1)} ***" if m.lastindex else "***", text)
+    return text
 
 
 def _check_header_value(field: str, value: str) -> None:
