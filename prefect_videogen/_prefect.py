@@ -101,7 +101,16 @@ def submission_lock_manager() -> Any:
         from prefect.settings import get_current_settings
 
         directory = Path(get_current_settings().home) / "videogen-locks"
-    return FileLockManager(directory, hold_seconds=settings.lock_hold_seconds)
+    key = (str(directory), settings.lock_hold_seconds)  # one per folder: it keeps no state
+    manager = _file_managers.get(key)
+    if manager is None:
+        manager = _file_managers[key] = FileLockManager(
+            directory, hold_seconds=settings.lock_hold_seconds
+        )
+    return manager
+
+
+_file_managers: dict[tuple[str, float], Any] = {}
 
 
 _redis_managers: dict[tuple[str, float, int], Any] = {}

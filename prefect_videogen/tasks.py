@@ -584,38 +584,24 @@ async def _agenerate(
     duration_tolerance: float | None,
     timeout: float | None,
     artifacts: bool,
-    client: Any = None,
     ledger: Any = None,
 ) -> StoredVideo:
-    """Submit (ledger), wait and store one video: the body of `agenerate_video`. `client`
-    and `ledger` may be shared by several videos (`agenerate_videos`); by default the
-    video opens its own client for its three steps."""
-    if client is None:
-        async with credentials.get_async_client() as own:
-            return await _agenerate(
-                normalized,
-                family,
-                credentials,
-                attempt=attempt,
-                block=block,
-                path_template=path_template,
-                probe=probe,
-                duration_tolerance=duration_tolerance,
-                timeout=timeout,
-                artifacts=artifacts,
-                client=own,
-                ledger=ledger,
-            )
-    steps = _AsyncSteps(client, credentials, ledger)
-    job = await steps.submit(normalized, family, attempt, detailed=artifacts)
-    store = {"probe": probe, "duration_tolerance": duration_tolerance, "artifacts": artifacts}
-    # A job whose video is already stored intact needs no poll and no download.
-    stored = await steps.reuse(job, block, path_template, thumbnail=True, **store)
-    if stored is not None:
-        return stored
-    with track_in_flight(job, credentials):
-        done = await steps.wait(job, artifacts, options=wait_options(timeout))
-    return await steps.download(done, block, path_template, thumbnail=True, reuse=False, **store)
+    """Submit (ledger), wait and store one video: the body of `agenerate_video`. `ledger`
+    may be shared by several videos (`agenerate_videos`)."""
+    options = wait_options(timeout)
+    async with credentials.get_async_client() as client:  # one client for all three steps
+        steps = _AsyncSteps(client, credentials, ledger)
+        job = await steps.submit(normalized, family, attempt, detailed=artifacts)
+        store = {"probe": probe, "duration_tolerance": duration_tolerance, "artifacts": artifacts}
+        # A job whose video is already stored intact needs no poll and no download.
+        stored = await steps.reuse(job, block, path_template, thumbnail=True, **store)
+        if stored is not None:
+            return stored
+        with track_in_flight(job, credentials):
+            done = await steps.wait(job, artifacts, options)
+        return await steps.download(
+            done, block, path_template, thumbnail=True, reuse=False, **store
+        )
 
 
 async def _retrying(make: Callable[[], Awaitable[StoredVideo]]) -> StoredVideo:
@@ -637,11 +623,6 @@ async def _retrying(make: Callable[[], Awaitable[StoredVideo]]) -> StoredVideo:
 
 # --------------------------------------------------------------------------------------
 # many videos in one task run (an opt-in of generate_batch for very large batches)
-
-
-#: Videos of one `agenerate_videos` group that share an HTTP client: each holds one
-#: connection at a time, and httpx keeps up to 20 idle connections open for reuse.
-VIDEOS_PER_CLIENT = 20
 
 
 @task(
@@ -724,42 +705,37 @@ async def agenerate_videos(
         )
     normalized = [normalize_request(request) for request in requests]  # all before paying
     block = await acheck_writable(storage, path_template)
-    # Shared by the group's videos: one ledger (its store and lock manager), and one HTTP
-    # client (connection pool) per VIDEOS_PER_CLIENT videos.
+    # One ledger (its store and lock manager) for the group. Each video keeps an HTTP client
+    # of its own: a pool shared by many videos checks every idle connection (a poll() call
+    # each) before each request, which cost more than the connections it saved.
     ledger = SubmissionLedger(credentials, detailed=artifacts)
-    async with contextlib.AsyncExitStack() as stack:
-        clients = [
-            await stack.enter_async_context(credentials.get_async_client())
-            for _ in range(0, len(requests), VIDEOS_PER_CLIENT)
-        ]
 
-        async def one(index: int) -> StoredVideo | Exception:
-            request, family = normalized[index]
-            try:
-                async with admit() if admit is not None else contextlib.nullcontext():
-                    outcome: StoredVideo | Exception = await _retrying(
-                        lambda: _agenerate(
-                            request,
-                            family,
-                            credentials,
-                            attempt=attempts[index],
-                            block=block,
-                            path_template=path_template,
-                            probe=probe,
-                            duration_tolerance=duration_tolerance,
-                            timeout=timeout,
-                            artifacts=artifacts,
-                            client=clients[index // VIDEOS_PER_CLIENT],
-                            ledger=ledger,
-                        )
+    async def one(index: int) -> StoredVideo | Exception:
+        request, family = normalized[index]
+        try:
+            async with admit() if admit is not None else contextlib.nullcontext():
+                outcome: StoredVideo | Exception = await _retrying(
+                    lambda: _agenerate(
+                        request,
+                        family,
+                        credentials,
+                        attempt=attempts[index],
+                        block=block,
+                        path_template=path_template,
+                        probe=probe,
+                        duration_tolerance=duration_tolerance,
+                        timeout=timeout,
+                        artifacts=artifacts,
+                        ledger=ledger,
                     )
-            except Exception as exc:
-                outcome = exc
-            if on_finished is not None:
-                await on_finished(index, outcome)
-            return outcome
+                )
+        except Exception as exc:
+            outcome = exc
+        if on_finished is not None:
+            await on_finished(index, outcome)
+        return outcome
 
-        outcomes = await asyncio.gather(*(one(index) for index in range(len(requests))))
+    outcomes = await asyncio.gather(*(one(index) for index in range(len(requests))))
     errors = [outcome for outcome in outcomes if isinstance(outcome, Exception)]
     if errors:
         raise ExceptionGroup(f"{len(errors)} of {len(requests)} videos failed", errors)
