@@ -1058,3 +1058,21 @@ def test_gateway_errors_over_http():
             with pytest.raises(AuthenticationError) as caught:
                 client.retrieve("task_unknown")
             assert "sk-wrong-key" not in str(caught.value)
+
+
+def test_a_folder_is_listed_for_orphaned_parts_once_per_process(make_client, tmp_path, monkeypatch):
+    # A batch stores thousands of videos in one folder; listing it at every download made
+    # the batch's CPU grow with the square of its size.
+    from prefect_videogen.client import _download
+
+    listed = []
+    real_scandir = _download.os.scandir
+    monkeypatch.setattr(
+        _download.os, "scandir", lambda path: listed.append(path) or real_scandir(path)
+    )
+    server = Server(lambda request: respond(content=VIDEO, headers={"content-type": "video/mp4"}))
+    client = make_client(server)
+    for name in ("a.mp4", "b.mp4", "c.mp4"):
+        client.download_content("video_1", tmp_path / name)
+    assert listed == [tmp_path]
+    assert [p.name for p in tmp_path.iterdir()] and not list(tmp_path.glob("*.part"))

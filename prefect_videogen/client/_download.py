@@ -110,16 +110,30 @@ def _process_is_gone(pid: int) -> bool:
 
 
 def _remove_orphaned_parts(destination: Path) -> None:
-    """Delete `<destination>.<pid>-<n>.part` files left by processes that no longer run."""
+    """Delete `<destination>.<pid>-<n>.part` files left by processes that no longer run.
+
+    A folder is listed once per process, the first time a download completes into it (a
+    batch stores thousands of videos in one folder: listing it at every download made the
+    batch quadratic). Parts written later by other processes are theirs to finish; those
+    left by a process that dies meanwhile are removed by the next process.
+    """
     if os.name != "posix":  # os.kill(pid, 0) is only a liveness probe on POSIX
         return
+    key = (os.getpid(), str(destination.parent))
+    parts = _parts_seen.get(key)
+    if parts is None:
+        with os.scandir(destination.parent) as entries:  # one C-level listing, no stat
+            parts = _parts_seen[key] = {e.name for e in entries if e.name.endswith(".part")}
     prefix = destination.name + "."
-    with os.scandir(destination.parent) as entries:  # one C-level listing, no per-entry stat
-        parts = [e.name for e in entries if e.name.startswith(prefix) and e.name.endswith(".part")]
-    for name in parts:
+    for name in [name for name in parts if name.startswith(prefix)]:
+        parts.discard(name)
         pid = name[len(prefix) :].split("-", 1)[0]
         if pid.isdigit() and int(pid) != os.getpid() and _process_is_gone(int(pid)):
             (destination.parent / name).unlink(missing_ok=True)
+
+
+#: The `.part` files seen in each folder when this process first listed it: (pid, folder).
+_parts_seen: dict[tuple[int, str], set[str]] = {}
 
 
 #: Bytes written inline before a download hands its writing and hashing to a thread.
@@ -132,8 +146,8 @@ class _PartFile:
     """`<destination>.<pid>-<n>.part` being written: offset, hash, and resume bookkeeping.
 
     The name is this writer's own, so two downloads to one destination never write into
-    the same file; parts left by a killed process are removed by the next download that
-    completes to the same destination.
+    the same file; parts left by a killed process are removed by the next process whose
+    download completes to the same destination.
 
     Past the first few MiB, chunks are written and hashed by a thread of its own, so disk
     writes and SHA-256 (both release the GIL) overlap with reading the socket; at most
