@@ -128,13 +128,12 @@ class _Renewals:
             manager, hold, _ = self._held[name]
             _, key, holder = name
             try:
-                renewed = manager.renew_lock(key, holder, hold)
+                renewed, next_in = manager.renew_lock(key, holder, hold), hold / 3
             except Exception:  # a transient Redis/disk error: try again a little later
                 get_logger().debug("Could not renew the submission lock %s", key[:12])
-                renewed = True
-                hold = min(hold, 3.0)
+                renewed, next_in = True, min(hold, 3.0) / 3
             if renewed:
-                self._held[name] = (manager, self._held[name][1], time.monotonic() + hold / 3)
+                self._held[name] = (manager, hold, time.monotonic() + next_in)
             else:
                 del self._held[name]
 
