@@ -24,7 +24,8 @@ import secrets
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -74,6 +75,16 @@ class Child:
     def output(self) -> str:
         self._out.flush()
         return self.log.read_text(errors="replace")
+
+    def wait_until(self, check: Callable[[], object], what: str, poll: float = 0.1) -> None:
+        """Poll `check` until it is true; fail if this child exits first or `wait` passes."""
+        deadline = time.monotonic() + self.wait
+        while not check():
+            if self.process.poll() is not None:
+                pytest.fail(f"the child exited before {what}:\n{self.output()[-4000:]}")
+            if time.monotonic() > deadline:
+                pytest.fail(f"timed out waiting for {what}:\n{self.output()[-4000:]}")
+            time.sleep(poll)
 
     def kill(self) -> None:
         os.kill(self.process.pid, signal.SIGKILL)

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -76,13 +75,7 @@ def test_kill_a_batch_half_way_then_rerun_pays_and_fetches_nothing_twice(
         jobs = get_stats(base_url)["jobs"].values()
         return any(job["status"] in ("queued", "in_progress") for job in jobs)
 
-    deadline = time.monotonic() + WAIT
-    while not half_way():
-        if first.process.poll() is not None:
-            pytest.fail(f"the batch exited before half way:\n{first.output()[-4000:]}")
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for half the videos:\n{first.output()[-4000:]}")
-        time.sleep(0.05)
+    first.wait_until(half_way, "half the videos", poll=0.05)
     first.kill()
 
     before = get_stats(base_url)

@@ -16,7 +16,6 @@ SIGKILL at the chosen moment, then runs the same flow again in a new child:
 from __future__ import annotations
 
 import hashlib
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -42,16 +41,6 @@ def crash_env(children: Children) -> Callable[..., Child]:
         return children.start(base_url, str(storage), prompt, flow)
 
     return start
-
-
-def _wait_until(check: Callable[[], bool], child: Child, what: str) -> None:
-    deadline = time.monotonic() + WAIT
-    while not check():
-        if child.process.poll() is not None:
-            pytest.fail(f"the child exited before {what}:\n{child.output()[-4000:]}")
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}:\n{child.output()[-4000:]}")
-        time.sleep(0.1)
 
 
 def _only_job(base_url: str) -> tuple[str, dict]:
@@ -83,7 +72,7 @@ def test_kill_mid_poll_then_rerun_resumes_the_same_job(
         jobs = get_stats(base_url)["jobs"]
         return any(job["polls"] >= 3 for job in jobs.values())
 
-    _wait_until(polled_a_few_times, first, "the submission and three polls")
+    first.wait_until(polled_a_few_times, "the submission and three polls")
     first.kill()
     job_id, job = _only_job(base_url)
     assert job["status"] in ("queued", "in_progress"), "killed too late: the job had finished"
@@ -111,12 +100,11 @@ def test_kill_mid_download_leaves_no_partial_file(make_emulator, crash_env, run_
     prompt = f"crash {run_nonce}: a kettle coming to the boil"
 
     first = crash_env(base_url, storage, prompt)
-    _wait_until(
+    first.wait_until(
         lambda: get_stats(base_url)["requests"].get("content", 0) >= 1,
-        first,
         "the video download to start",
     )
-    _wait_until(lambda: bool(list(storage.rglob("*.part"))), first, "the .part file")
+    first.wait_until(lambda: bool(list(storage.rglob("*.part"))), "the .part file")
     first.kill()
     job_id, _ = _only_job(base_url)
     assert [p.name for p in storage.rglob("*.part")], "the kill should leave a .part behind"

@@ -21,7 +21,7 @@ import pytest
 
 from prefect_videogen.emulator import get_stats
 
-from .test_crash_resume import WAIT, _assert_intact, _only_job, _wait_until, crash_env
+from .test_crash_resume import WAIT, _assert_intact, _only_job, crash_env
 
 pytestmark = [pytest.mark.usefixtures("prefect_server"), pytest.mark.timeout(300)]
 
@@ -43,7 +43,7 @@ def test_kill_right_after_acceptance_then_rerun_makes_no_new_job(
     prompt = f"crash {run_nonce}: a gull over the harbour ({dialect})"
 
     first = crash_env(base_url, storage, prompt)
-    _wait_until(lambda: get_stats(base_url)["submissions"] == 1, first, "the accepted create")
+    first.wait_until(lambda: get_stats(base_url)["submissions"] == 1, "the accepted create")
     first.kill()
     job_id, _ = _only_job(base_url)
 
@@ -74,9 +74,8 @@ def test_sigterm_mid_poll_keeps_the_job_and_the_rerun_stores_it(
     prompt = f"sigterm {run_nonce}: a windmill turning"
 
     first = crash_env(base_url, storage, prompt)
-    _wait_until(
+    first.wait_until(
         lambda: any(job["polls"] >= 3 for job in get_stats(base_url)["jobs"].values()),
-        first,
         "the submission and three polls",
     )
     os.kill(first.process.pid, signal.SIGTERM)
