@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from prefect.blocks.core import Block
+from prefect.filesystems import LocalFileSystem
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from prefect_videogen import _prefect
@@ -963,9 +964,8 @@ def _sidecars(where: Any) -> Iterator[bytes]:
             raise InvalidRequestError(
                 "path", f"{text!r} is neither a folder nor a saved storage block ({exc})"
             ) from None
-    basepath = getattr(block, "basepath", None)
-    if basepath and Path(str(basepath)).expanduser().is_dir():
-        yield from _sidecars(Path(str(basepath)))
+    if isinstance(block, LocalFileSystem):  # an S3Bucket's `basepath` is its bucket folder
+        yield from _sidecars(Path(str(block.basepath or ".")))
         return
     if hasattr(block, "list_objects") and hasattr(block, "read_path"):  # prefect-aws S3Bucket
         from prefect_videogen.storage import call_block

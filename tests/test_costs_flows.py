@@ -280,3 +280,22 @@ async def test_spend_reads_sidecars_in_an_s3_bucket(make_emulator, s3_bucket):
             2,
             pytest.approx(0.4),
         )
+
+
+async def test_spend_of_an_s3_bucket_never_reads_a_local_folder_of_the_same_name(
+    make_emulator, s3_bucket, tmp_path, monkeypatch
+):
+    # The bucket's folder is `videos`; after the demo, ./videos holds local sidecars too.
+    from prefect_videogen.costs import summarize_spend
+
+    base_url = make_emulator()
+    (video,) = await generate_batch(
+        requests=clips("one"), credentials=creds(base_url), storage=s3_bucket
+    )
+    local = tmp_path / s3_bucket.bucket_folder
+    local.mkdir()
+    decoy = video.model_copy(update={"job_id": "video_local", "model": "wan2.5-t2v-preview"})
+    (local / "decoy.mp4.json").write_bytes(decoy.sidecar_bytes())
+    monkeypatch.chdir(tmp_path)
+    rows = await asyncio.to_thread(summarize_spend, s3_bucket)
+    assert [(row["model"], row["videos"]) for row in rows] == [(MODEL, 1)]
